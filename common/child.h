@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* How the launcher starts each child (DESIGN.md §1): the fds it hands over at fixed numbers,
+ * and the one privilege-drop routine every child runs after taking them. */
+#ifndef CW_COMMON_CHILD_H
+#define CW_COMMON_CHILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <sys/capability.h>
+
+/* Every child. */
+#define CW_FD_POLICY 3 /* memfd: normalized policy JSON (common/policy.h) */
+#define CW_FD_READY 4  /* pipe: child writes one byte "R" once it is live, then closes it */
+
+/* cargowall-enforcer */
+#define CW_ENF_FD_DNSQ 5      /* memfd of the dnsq (consumer) */
+#define CW_ENF_FD_DNSQ_BELL 6 /* eventfd: dnsd rings after pushing */
+
+/* cargowall-dnsd */
+#define CW_DNSD_FD_DNSQ 5      /* memfd of the dnsq (producer) */
+#define CW_DNSD_FD_DNSQ_BELL 6 /* eventfd: ring the enforcer */
+#define CW_DNSD_FD_EVQ 7       /* memfd of the evq (producer) */
+#define CW_DNSD_FD_EVQ_BELL 8  /* eventfd: ring auditd */
+#define CW_DNSD_FD_UDP4 9      /* UDP socket bound to 127.0.0.1:53 */
+
+/* cargowall-auditd */
+#define CW_AUD_FD_EVQ 5      /* memfd of the evq (consumer) */
+#define CW_AUD_FD_EVQ_BELL 6 /* eventfd: dnsd rings after pushing */
+#define CW_AUD_FD_RINGBUF 7  /* BPF ring buffer map fd (opened from the pin by the launcher) */
+#define CW_AUD_FD_LOG 8      /* audit log, O_WRONLY|O_APPEND */
+
+/* Tell the launcher the child is live: write "R" to CW_FD_READY and close it. */
+void child_ready(void);
+
+/* Privilege drop, in one order for every child: setgroups, setresgid, setresuid (when uid is
+ * not 0), verify the old ids cannot be regained, keep exactly `keep` capabilities (permitted and
+ * effective; none inheritable or ambient; bounding set cleared), PR_SET_NO_NEW_PRIVS.
+ * Any failure is fatal. uid/gid 0 with keep = the enforcer's set. */
+void privdrop(uid_t uid, gid_t gid, const cap_value_t *keep, size_t n_keep);
+
+/* Look up a user name: 0 and its uid/gid, or -ENOENT. */
+int child_lookup_user(const char *name, uid_t *uid, gid_t *gid);
+
+#endif

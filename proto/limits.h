@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Limits shared by every process and by the BPF programs. Each has its reason. */
+#ifndef CW_PROTO_LIMITS_H
+#define CW_PROTO_LIMITS_H
+
+/* RFC 1035: a presentation-form name is at most 253 characters; 256 keeps NUL and alignment. */
+#define CW_NAME_MAX 256
+/* Linux TASK_COMM_LEN. */
+#define CW_COMM_LEN 16
+/* Rules in one policy: a policy is read by people; 65536 is far past any real allowlist
+ * and keeps rule ids in 16 bits of headroom for later packing. */
+#define CW_RULES_MAX 65536
+/* Ports listed on one rule. */
+#define CW_PORTS_MAX 64
+/* Static CIDR prefixes in each LPM trie (IPv4 and IPv6 separately). */
+#define CW_STATIC_PREFIXES_MAX 16384
+/* Addresses learned from DNS answers alive at once: bounds what a compromised dnsd can open. */
+#define CW_LEARNED_MAX 131072
+/* Entries in each LPM trie: static + learned. */
+#define CW_LPM_MAX_ENTRIES (CW_STATIC_PREFIXES_MAX + CW_LEARNED_MAX)
+/* Learned-address lifetime clamp, seconds. The floor covers clients that keep a resolved
+ * address a little past its TTL (glibc callers, JVM's 30 s cache); the cap bounds how long a
+ * lying dnsd can hold an address open. */
+#define CW_TTL_FLOOR_S 30
+#define CW_TTL_CAP_S 3600
+/* Event ring buffer size (bytes, power of two, page multiple). */
+#define CW_EVENTS_RING_BYTES (1U << 22)
+/* How long dnsd waits for the enforcer to apply an answer's addresses before SERVFAIL. */
+#define CW_ACK_TIMEOUT_MS 100
+/* Addresses taken from one DNS answer. */
+#define CW_ANSWERS_MAX 16
+
+#endif
