@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The one privilege drop of every child (DESIGN.md §1, CONVENTIONS.md 11 and 14).
  * Order: bounding set (needs CAP_SETPCAP, so first), securebits, setgroups, setresgid,
- * setresuid, verify the old ids cannot be regained, keep exactly the listed capabilities,
- * clear ambient ones, PR_SET_NO_NEW_PRIVS. Any failure is fatal: never continue half-dropped. */
+ * setresuid, keep exactly the listed capabilities, clear ambient ones, verify the old ids cannot
+ * be regained, PR_SET_NO_NEW_PRIVS. Any failure is fatal: never continue half-dropped. */
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -94,13 +94,6 @@ void privdrop(uid_t uid, gid_t gid, const cap_value_t *keep, size_t n_keep)
 			fatal("privdrop: setresgid %u", (unsigned)gid);
 		if (setresuid(uid, uid, uid) < 0)
 			fatal("privdrop: setresuid %u", (unsigned)uid);
-		/* openssh permanently_set_uid: the old ids must be gone for good. */
-		if (setuid(0) != -1 || seteuid(0) != -1)
-			fatalx("privdrop: uid 0 could be regained");
-		if (gid != 0 && (setgid(0) != -1 || setegid(0) != -1))
-			fatalx("privdrop: gid 0 could be regained");
-		if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid)
-			fatalx("privdrop: ids not as set");
 	} else if (setgroups(0, NULL) < 0) {
 		fatal("privdrop: setgroups");
 	}
@@ -116,6 +109,16 @@ void privdrop(uid_t uid, gid_t gid, const cap_value_t *keep, size_t n_keep)
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		fatal("privdrop: clear ambient capabilities");
 	verify_caps(keep, n_keep);
+	/* openssh permanently_set_uid: the old ids must be gone for good. Checked after the
+	 * capabilities are trimmed: SECBIT_NO_SETUID_FIXUP kept them across setresuid. */
+	if (uid != 0) {
+		if (setuid(0) != -1 || seteuid(0) != -1)
+			fatalx("privdrop: uid 0 could be regained");
+		if (gid != 0 && (setgid(0) != -1 || setegid(0) != -1))
+			fatalx("privdrop: gid 0 could be regained");
+		if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid)
+			fatalx("privdrop: ids not as set");
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fatal("privdrop: PR_SET_NO_NEW_PRIVS");
 	if (uid != 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
