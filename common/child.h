@@ -25,10 +25,10 @@
 #define CW_DNSD_FD_UDP4 9      /* UDP socket bound to 127.0.0.1:53 */
 
 /* cargowall-auditd */
-#define CW_AUD_FD_EVQ 5      /* memfd of the evq (consumer) */
+#define CW_AUD_FD_EVQ 5	     /* memfd of the evq (consumer) */
 #define CW_AUD_FD_EVQ_BELL 6 /* eventfd: dnsd rings after pushing */
 #define CW_AUD_FD_RINGBUF 7  /* BPF ring buffer map fd (opened from the pin by the launcher) */
-#define CW_AUD_FD_LOG 8      /* audit log, O_WRONLY|O_APPEND */
+#define CW_AUD_FD_LOG 8	     /* audit log, O_WRONLY|O_APPEND */
 
 /* Tell the launcher the child is live: write "R" to CW_FD_READY and close it. */
 void child_ready(void);

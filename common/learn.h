@@ -11,7 +11,7 @@
 
 /* What a valid entry may put in the trie. */
 struct learn_route {
-	uint8_t family;    /* 4 or 6 */
+	uint8_t family;	   /* 4 or 6 */
 	uint8_t prefixlen; /* 32 or 128 */
 	uint8_t addr[16];
 	uint32_t rule_id;

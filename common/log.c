@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static const char *log_name = "cargowall";
 static bool log_verbose;
 

@@ -247,8 +247,9 @@ static int parse_entry(char *e, struct policy_rule *r, const char *field, struct
 				ports = c + 1;
 			}
 		} else if (!is_ipv6_addr(e)) {
-			return fail(err, "%s: \"%s\": not an IPv6 address (write [address]:port "
-					 "for a port)",
+			return fail(err,
+				    "%s: \"%s\": not an IPv6 address (write [address]:port "
+				    "for a port)",
 				    field, e);
 		}
 		r->type = POLICY_RULE_CIDR;

@@ -29,7 +29,7 @@ struct policy_port {
 };
 
 struct policy_rule {
-	uint8_t type;   /* enum policy_rule_type */
+	uint8_t type;	/* enum policy_rule_type */
 	uint8_t action; /* enum cw_action (proto/maps.h): 0 deny, 1 allow */
 	/* hostname: lowercase, no trailing dot; cidr: canonical "a.b.c.d/n" or "x::/n" */
 	char value[CW_NAME_MAX];

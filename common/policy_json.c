@@ -36,7 +36,7 @@ static int check_keys(json_t *obj, const char *const *allowed, const char *src, 
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(obj, key, v) {
+	json_object_foreach (obj, key, v) {
 		const char *const *a;
 
 		for (a = allowed; *a; a++)
@@ -113,8 +113,8 @@ static int parse_port(json_t *pv, struct policy_port *port, const char *src, con
 		return fail(err, "%s: %s.port: must be an integer", src, where);
 	n = json_integer_value(num);
 	if (port->proto == POLICY_PROTO_ICMP ? (n < 0 || n > 65535) : (n < 1 || n > 65535))
-		return fail(err, "%s: %s.port: %lld: must be 1-65535 (0 only for icmp)", src,
-			    where, (long long)n);
+		return fail(err, "%s: %s.port: %lld: must be 1-65535 (0 only for icmp)", src, where,
+			    (long long)n);
 	port->port = (uint16_t)n;
 	return 0;
 }
@@ -172,7 +172,7 @@ static int parse_rule(struct policy *p, json_t *rv, const char *src, size_t idx,
 		ret = fail(err, "%s: %s.ports: more than %d entries", src, where, CW_PORTS_MAX);
 		goto out;
 	}
-	json_array_foreach(ports, i, pv) {
+	json_array_foreach (ports, i, pv) {
 		char pw[96];
 
 		snprintf(pw, sizeof(pw), "%s.ports[%zu]", where, i);
@@ -229,7 +229,7 @@ int policy_parse_json(struct policy *p, const char *text, size_t len, const char
 		ret = fail(err, "%s: rules: must be an array", source);
 		goto out;
 	}
-	json_array_foreach(rules, i, v) {
+	json_array_foreach (rules, i, v) {
 		ret = parse_rule(p, v, source, i, err);
 		if (ret)
 			goto out;
@@ -239,7 +239,7 @@ int policy_parse_json(struct policy *p, const char *text, size_t len, const char
 		ret = fail(err, "%s: searchDomains: must be an array of strings", source);
 		goto out;
 	}
-	json_array_foreach(sds, i, v) {
+	json_array_foreach (sds, i, v) {
 		char where[64];
 
 		snprintf(where, sizeof(where), "%s: searchDomains[%zu]", source, i);
@@ -360,11 +360,11 @@ char *policy_to_json(const struct policy *p)
 			json_array_append_new(ports,
 					      json_pack("{s:i,s:s}", "port", (int)r->ports[k].port,
 							"protocol", protos[r->ports[k].proto]));
-		json_array_append_new(
-			rules, json_pack("{s:s,s:s,s:o,s:s}", "type",
-					 r->type == POLICY_RULE_CIDR ? "cidr" : "hostname", "value",
-					 r->value, "ports", ports, "action",
-					 r->action == CW_ACTION_ALLOW ? "allow" : "deny"));
+		json_array_append_new(rules,
+				      json_pack("{s:s,s:s,s:o,s:s}", "type",
+						r->type == POLICY_RULE_CIDR ? "cidr" : "hostname",
+						"value", r->value, "ports", ports, "action",
+						r->action == CW_ACTION_ALLOW ? "allow" : "deny"));
 	}
 	for (i = 0; i < p->n_search_domains; i++)
 		json_array_append_new(sds, json_string(p->search_domains[i]));

@@ -81,10 +81,10 @@ void privdrop(uid_t uid, gid_t gid, const cap_value_t *keep, size_t n_keep)
 			fatal("privdrop: PR_CAPBSET_DROP %d", c);
 	/* Root that keeps some capabilities must not get the rest back through an exec or a uid
 	 * change; a non-root user keeps listed capabilities across setresuid only with KEEP_CAPS. */
-	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-					     SECBIT_NO_SETUID_FIXUP_LOCKED |
-					     SECBIT_NO_CAP_AMBIENT_RAISE |
-					     SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
+	if (prctl(PR_SET_SECUREBITS,
+		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+			  SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
+			  SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
 		  0, 0, 0) < 0)
 		fatal("privdrop: PR_SET_SECUREBITS");
 	if (uid != 0) {

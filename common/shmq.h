@@ -17,7 +17,7 @@ struct shmq {
 	uint32_t capacity;
 	uint32_t slot_size;
 	int memfd;
-	int efd; /* doorbell eventfd, -1 if none */
+	int efd;	     /* doorbell eventfd, -1 if none */
 	uint64_t local_tail; /* consumer: private copy of tail */
 	uint64_t local_head; /* producer: private copy of head */
 	uint64_t hostile;    /* consumer: times the producer's head was out of range */

@@ -37,8 +37,8 @@ static void usage(FILE *f)
 		"\n"
 		"defaults: --interface: the interfaces of the default routes; --cgroup: the cgroup v2\n"
 		"root; --dns-upstream: the first non-loopback nameserver of /etc/resolv.conf (or\n"
-		"systemd-resolved's); --state-dir " CW_STATE_DIR_DEFAULT "; --bpffs " CW_BPFFS_DEFAULT
-		";\n"
+		"systemd-resolved's); --state-dir " CW_STATE_DIR_DEFAULT
+		"; --bpffs " CW_BPFFS_DEFAULT ";\n"
 		"--audit-log " CW_AUDIT_LOG_DEFAULT "\n");
 }
 

@@ -51,8 +51,24 @@ struct start_ctx {
 
 static int parse_opts(int argc, char **argv, struct launch_opts *o)
 {
-	enum { O_CONFIG = 256, O_MODE, O_AH, O_AC, O_DH, O_DC, O_IF, O_CG, O_UP, O_LOG, O_STATE,
-	       O_BPFFS, O_FG, O_VERBOSE, O_DNSD_USER, O_AUDITD_USER };
+	enum {
+		O_CONFIG = 256,
+		O_MODE,
+		O_AH,
+		O_AC,
+		O_DH,
+		O_DC,
+		O_IF,
+		O_CG,
+		O_UP,
+		O_LOG,
+		O_STATE,
+		O_BPFFS,
+		O_FG,
+		O_VERBOSE,
+		O_DNSD_USER,
+		O_AUDITD_USER
+	};
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "mode", required_argument, NULL, O_MODE },
@@ -81,12 +97,24 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case O_CONFIG: o->config = optarg; break;
-		case O_MODE: o->mode = optarg; break;
-		case O_AH: o->allow_hosts = optarg; break;
-		case O_AC: o->allow_cidrs = optarg; break;
-		case O_DH: o->deny_hosts = optarg; break;
-		case O_DC: o->deny_cidrs = optarg; break;
+		case O_CONFIG:
+			o->config = optarg;
+			break;
+		case O_MODE:
+			o->mode = optarg;
+			break;
+		case O_AH:
+			o->allow_hosts = optarg;
+			break;
+		case O_AC:
+			o->allow_cidrs = optarg;
+			break;
+		case O_DH:
+			o->deny_hosts = optarg;
+			break;
+		case O_DC:
+			o->deny_cidrs = optarg;
+			break;
 		case O_IF:
 			if (o->n_ifaces == CW_IFACES_MAX) {
 				fprintf(stderr, "cargowall: --interface: at most %d\n",
@@ -95,15 +123,33 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 			}
 			o->ifaces[o->n_ifaces++] = optarg;
 			break;
-		case O_CG: o->cgroup = optarg; break;
-		case O_UP: o->dns_upstream = optarg; break;
-		case O_LOG: o->audit_log = optarg; break;
-		case O_STATE: o->state_dir = optarg; break;
-		case O_BPFFS: o->bpffs = optarg; break;
-		case O_FG: o->foreground = true; break;
-		case O_VERBOSE: o->verbose = true; break;
-		case O_DNSD_USER: o->dnsd_user = optarg; break;
-		case O_AUDITD_USER: o->auditd_user = optarg; break;
+		case O_CG:
+			o->cgroup = optarg;
+			break;
+		case O_UP:
+			o->dns_upstream = optarg;
+			break;
+		case O_LOG:
+			o->audit_log = optarg;
+			break;
+		case O_STATE:
+			o->state_dir = optarg;
+			break;
+		case O_BPFFS:
+			o->bpffs = optarg;
+			break;
+		case O_FG:
+			o->foreground = true;
+			break;
+		case O_VERBOSE:
+			o->verbose = true;
+			break;
+		case O_DNSD_USER:
+			o->dnsd_user = optarg;
+			break;
+		case O_AUDITD_USER:
+			o->auditd_user = optarg;
+			break;
 		default:
 			fprintf(stderr, "cargowall: start: see `cargowall --help`\n");
 			return -EINVAL;
@@ -190,7 +236,8 @@ static int prepare(struct start_ctx *c)
 	if (o->n_ifaces) {
 		for (i = 0; i < o->n_ifaces; i++) {
 			if (strlen(o->ifaces[i]) >= IF_NAMESIZE || !if_nametoindex(o->ifaces[i])) {
-				fprintf(stderr, "cargowall: --interface: \"%s\": no such interface\n",
+				fprintf(stderr,
+					"cargowall: --interface: \"%s\": no such interface\n",
 					o->ifaces[i]);
 				return -EINVAL;
 			}
@@ -315,8 +362,8 @@ static int create_resources(struct start_ctx *c, const struct policy *p)
 			goto log_err;
 	}
 	/* Never through a symlink a workload planted; appended to, never truncated. */
-	c->log_fd = open(c->st.audit_log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-			 0640);
+	c->log_fd =
+		open(c->st.audit_log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (c->log_fd < 0) {
 		ret = -errno;
 		goto log_err;
@@ -402,8 +449,9 @@ static int wait_ready(struct start_ctx *c, int k, int rd)
 	if (waitpid(c->pid[k], &status, 0) == c->pid[k]) {
 		c->pid[k] = 0;
 		if (WIFEXITED(status))
-			report(c, "start failed: %s exited with status %d (its reason is on "
-				  "stderr / %s/daemon.log)",
+			report(c,
+			       "start failed: %s exited with status %d (its reason is on "
+			       "stderr / %s/daemon.log)",
 			       ch_name[k], WEXITSTATUS(status), c->state_dir);
 		else
 			report(c, "start failed: %s killed by signal %d", ch_name[k],
@@ -690,7 +738,8 @@ int cmd_start(int argc, char **argv)
 		return 1;
 	}
 	if (sys_ensure_user(c.o.dnsd_user) || sys_ensure_user(c.o.auditd_user)) {
-		fprintf(stderr, "cargowall: cannot find or create the unprivileged users %s and %s\n",
+		fprintf(stderr,
+			"cargowall: cannot find or create the unprivileged users %s and %s\n",
 			c.o.dnsd_user, c.o.auditd_user);
 		return 1;
 	}

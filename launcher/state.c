@@ -180,7 +180,7 @@ int state_read(const char *state_dir, struct launch_state *st)
 	    copy_str(o, "audit_log", st->audit_log, sizeof(st->audit_log)))
 		goto out;
 	ifs = json_object_get(o, "interfaces");
-	json_array_foreach(ifs, i, v) {
+	json_array_foreach (ifs, i, v) {
 		const char *s = json_string_value(v);
 
 		if (!s || strlen(s) >= sizeof(st->ifaces[0]) || st->n_ifaces == CW_IFACES_MAX)
@@ -375,9 +375,9 @@ int cmd_status(int argc, char **argv)
 		bool alive = cpid > 0 && pid_is_ours(cpid);
 
 		all_alive &= alive;
-		json_object_set_new(procs, child_names[i],
-				    json_pack("{s:i,s:b}", "pid", cpid > 0 ? cpid : 0, "alive",
-					      alive));
+		json_object_set_new(
+			procs, child_names[i],
+			json_pack("{s:i,s:b}", "pid", cpid > 0 ? cpid : 0, "alive", alive));
 	}
 	all_alive &= pid > 0 && pid_is_ours(pid);
 	o = json_pack("{s:b,s:i,s:s,s:s,s:s,s:s,s:o}", "running", all_alive, "pid",

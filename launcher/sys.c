@@ -50,8 +50,8 @@ int sys_default_route_ifaces(char out[][32], size_t max, size_t *n)
 		char d[64], dl[16], s[64], sl[16], nh[64], m[16], r[16], u[16], fl[16];
 
 		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "%63s %15s %63s %15s %63s %15s %15s %15s %15s %63s", d, dl, s,
-				   sl, nh, m, r, u, fl, ifname) == 10 &&
+			if (sscanf(line, "%63s %15s %63s %15s %63s %15s %15s %15s %15s %63s", d, dl,
+				   s, sl, nh, m, r, u, fl, ifname) == 10 &&
 			    !strcmp(dl, "00") && strspn(d, "0") == 32 && strcmp(ifname, "lo"))
 				add_iface(out, max, n, ifname);
 		fclose(f);

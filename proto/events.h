@@ -24,21 +24,21 @@ enum cw_hook {
 /* One connection verdict. Addresses are in network order; an IPv4 address sits in the first
  * four bytes. pid/tid/uid/comm are 0/empty when the hook has no process context (TC). */
 struct cw_conn_event {
-	__u64 ts_ns;     /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 cgroup_id;
-	__u64 cookie;    /* socket cookie */
-	__u32 pid;       /* tgid */
+	__u64 cookie; /* socket cookie */
+	__u32 pid;    /* tgid */
 	__u32 tid;
 	__u32 uid;
-	__u32 rule_id;   /* matched rule, 1-based; 0 = default action */
+	__u32 rule_id; /* matched rule, 1-based; 0 = default action */
 	__u8 saddr[16];
 	__u8 daddr[16];
 	__be16 dport;
-	__u8 type;       /* enum cw_event_type */
-	__u8 hook;       /* enum cw_hook */
-	__u8 family;     /* 4 or 6 */
-	__u8 protocol;   /* IPPROTO_* */
-	__u8 flags;      /* CW_EVF_* */
+	__u8 type;     /* enum cw_event_type */
+	__u8 hook;     /* enum cw_hook */
+	__u8 family;   /* 4 or 6 */
+	__u8 protocol; /* IPPROTO_* */
+	__u8 flags;    /* CW_EVF_* */
 	__u8 pad;
 	char comm[CW_COMM_LEN];
 };

@@ -55,10 +55,10 @@ _Static_assert(sizeof(struct cw_lpm_val) == 16, "cw_lpm_val layout");
 
 /* Single entry (key 0) of the settings array. Written by the enforcer at start, read by BPF. */
 struct cw_settings {
-	__u64 dnsd_cgroup_id;  /* dnsd's own cgroup: its upstream queries pass */
-	__u32 mode;            /* enum cw_mode */
-	__u32 default_action;  /* enum cw_action */
-	__be32 dns_upstream;   /* IPv4 address dnsd forwards to (network order) */
+	__u64 dnsd_cgroup_id; /* dnsd's own cgroup: its upstream queries pass */
+	__u32 mode;	      /* enum cw_mode */
+	__u32 default_action; /* enum cw_action */
+	__be32 dns_upstream;  /* IPv4 address dnsd forwards to (network order) */
 	__be16 dns_upstream_port;
 	__u8 pad[2];
 };

@@ -38,9 +38,9 @@ struct cw_shmq_hdr {
 	/* consumer's cache line */
 	__u64 tail __attribute__((aligned(64)));
 	__u64 applied_seq; /* every entry with seq <= applied_seq is applied (seq = head after push) */
-	__u32 ack_futex;   /* bumped after each applied_seq store; futex word for waiters */
+	__u32 ack_futex; /* bumped after each applied_seq store; futex word for waiters */
 	__u32 pad1;
-	__u64 rejected;    /* entries the consumer refused (hostile or invalid) */
+	__u64 rejected; /* entries the consumer refused (hostile or invalid) */
 };
 _Static_assert(sizeof(struct cw_shmq_hdr) <= CW_SHMQ_HDR_SIZE, "cw_shmq_hdr fits its page");
 
@@ -48,13 +48,13 @@ _Static_assert(sizeof(struct cw_shmq_hdr) <= CW_SHMQ_HDR_SIZE, "cw_shmq_hdr fits
  * which accepts it only as a host route (/32, /128) tied to an allow-hostname rule whose
  * pattern matches `name`. */
 struct cw_dnsq_entry {
-	__u8 family;    /* 4 or 6 */
+	__u8 family;	/* 4 or 6 */
 	__u8 prefixlen; /* must be 32 or 128 */
 	__u8 pad[2];
-	__u32 rule_id;  /* 1-based index of the allow-hostname rule */
-	__u32 ttl;      /* seconds, clamped by the enforcer to [CW_TTL_FLOOR_S, CW_TTL_CAP_S] */
+	__u32 rule_id; /* 1-based index of the allow-hostname rule */
+	__u32 ttl;     /* seconds, clamped by the enforcer to [CW_TTL_FLOOR_S, CW_TTL_CAP_S] */
 	__u32 pad2;
-	__u8 addr[16];  /* network order; IPv4 in the first four bytes */
+	__u8 addr[16];		/* network order; IPv4 in the first four bytes */
 	char name[CW_NAME_MAX]; /* the question name, lowercase, no trailing dot, NUL-terminated */
 };
 _Static_assert(sizeof(struct cw_dnsq_entry) == 288, "cw_dnsq_entry layout");
@@ -67,22 +67,22 @@ enum cw_dns_event_type {
 /* evq: one DNS decision. Written by dnsd, read by auditd. */
 struct cw_dns_event {
 	__u64 ts_realtime_ns; /* CLOCK_REALTIME at the decision */
-	__u8 type;            /* enum cw_dns_event_type */
-	__u8 rcode;           /* rcode sent to the client */
+	__u8 type;	      /* enum cw_dns_event_type */
+	__u8 rcode;	      /* rcode sent to the client */
 	__u16 qtype;
-	__u8 flags;           /* CW_EVF_* from events.h (would_deny) */
-	__u8 n_answers;       /* addresses in answers[], at most CW_ANSWERS_MAX */
-	__u8 client_family;   /* 4 or 6 */
+	__u8 flags;	    /* CW_EVF_* from events.h (would_deny) */
+	__u8 n_answers;	    /* addresses in answers[], at most CW_ANSWERS_MAX */
+	__u8 client_family; /* 4 or 6 */
 	__u8 pad;
-	__u32 rule_id;        /* 1-based; 0 = default action */
-	__u32 ttl;            /* smallest TTL of the answer, seconds */
+	__u32 rule_id; /* 1-based; 0 = default action */
+	__u32 ttl;     /* smallest TTL of the answer, seconds */
 	__be16 client_port;
 	__u8 pad2[2];
 	__u8 client_addr[16];
 	__u8 pad3[4];
 	__u8 answer_family[CW_ANSWERS_MAX]; /* 4 or 6 per answer */
 	__u8 answers[CW_ANSWERS_MAX][16];
-	char query[CW_NAME_MAX];            /* NUL-terminated; may hold any byte a client sent */
+	char query[CW_NAME_MAX]; /* NUL-terminated; may hold any byte a client sent */
 };
 _Static_assert(sizeof(struct cw_dns_event) == 576, "cw_dns_event layout");
 

@@ -61,11 +61,11 @@ static const struct canon_case canon_cases[] = {
 	{ "example.com.", false, "example.com" },
 	{ "*.Example.com.", true, "*.example.com" },
 	{ "_dmarc.example.com", false, "_dmarc.example.com" },
-	{ "foo*.example.com", true, NULL },      /* partial-label wildcard */
+	{ "foo*.example.com", true, NULL }, /* partial-label wildcard */
 	{ "f*o.example.com", true, NULL },
-	{ "**.**.example.com", true, NULL },     /* consecutive ** */
+	{ "**.**.example.com", true, NULL }, /* consecutive ** */
 	{ "***.example.com", true, NULL },
-	{ "*.example.com", false, NULL },        /* not a pattern position */
+	{ "*.example.com", false, NULL }, /* not a pattern position */
 	{ "*", true, NULL },
 	{ "**", true, NULL },
 	{ "", false, NULL },

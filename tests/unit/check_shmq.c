@@ -231,9 +231,9 @@ START_TEST(test_learn_validate_hostile)
 	struct learn_route r;
 	const char *why;
 
-	ck_assert_int_eq(policy_parse_json(&p, learn_policy_json, strlen(learn_policy_json),
-					   "test", &err),
-			 0);
+	ck_assert_int_eq(
+		policy_parse_json(&p, learn_policy_json, strlen(learn_policy_json), "test", &err),
+		0);
 	good_entry(&e);
 	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), 0);
 	ck_assert_uint_eq(r.rule_id, 1);
