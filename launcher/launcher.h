@@ -50,6 +50,7 @@ int cmd_start(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
 
 /* Build the policy from --config, CARGOWALL_* and the list options. Prints the error. */
 int launch_build_policy(const struct launch_opts *o, struct policy *p);

@@ -20,6 +20,8 @@ static void usage(FILE *f)
 		"        start the enforcer, dnsd and auditd; returns once enforcement is live\n"
 		"  stop [--state-dir DIR]       detach everything, restore the host, flush the log\n"
 		"  status [--state-dir DIR] [--json]\n"
+		"  summary [--audit-log FILE] [--format markdown|json]\n"
+		"                               what was blocked and allowed, from the audit log\n"
 		"  check-config FILE            validate a config.json and print the policy\n"
 		"\n"
 		"policy options:\n"
@@ -145,6 +147,8 @@ int main(int argc, char **argv)
 		return cmd_stop(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "summary"))
+		return cmd_summary(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check-config"))
 		return cmd_check_config(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
