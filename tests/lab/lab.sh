@@ -75,8 +75,13 @@ lab_die() {
 	exit 1
 }
 
+# CW_REQUIRE_PRIVILEGED=1 (set by scripts/test.sh, so always in CI) turns the skip into a failure.
 lab_require_root() {
 	if [ "$(id -u)" -ne 0 ]; then
+		if [ "${CW_REQUIRE_PRIVILEGED:-0}" = 1 ]; then
+			echo "FAIL: ${0##*/} needs root and CW_REQUIRE_PRIVILEGED=1 forbids skipping" >&2
+			exit 1
+		fi
 		echo "SKIP: ${0##*/} needs root (network namespaces, cgroups, BPF)" >&2
 		exit 77
 	fi
