@@ -290,7 +290,9 @@ static void on_result(void *arg, int ub_err, struct ub_result *res)
 		event_answers(&ev, res);
 	}
 	ev.rcode = dnsmsg_rcode(answer_buf, len);
-	ev.ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
+	/* libunbound reports a TTL for NODATA answers too (from the SOA, or its own default):
+	 * only an answer with data has a TTL worth logging. */
+	ev.ttl = res->havedata && res->ttl > 0 ? (uint32_t)res->ttl : 0;
 	send_answer(d, answer_buf, len, &p->client);
 	d->stats[ST_ANSWERED]++;
 	log_debug("%s %u from %s: rcode %u, %u address(es)%s", p->q.name, p->q.qtype,

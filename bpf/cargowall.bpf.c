@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: Apache-2.0
+/* cargowall's kernel side (DESIGN.md §4): cgroup connect4/connect6 give EPERM at connect() time,
+ * TC egress on each uplink drops what slipped past them (sockets outside the cgroup, UDP
+ * sendmsg, raw packets). Maps and layouts: proto/maps.h, proto/events.h; loader: enforcer/. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "verdict.bpf.h"
+
+/* IPv4 fragment bits of iphdr.frag_off (include/net/ip.h is not UAPI). */
+#define CW_IP_OFFSET 0x1fff
+
+/* ICMPv6 neighbour discovery (RFC 4861): router solicitation .. redirect. */
+#define CW_ND_FIRST 133
+#define CW_ND_LAST 137
+
+/* ---- cgroup sock_addr hooks ------------------------------------------------------------ */
+
+static __always_inline void event_task(struct cw_conn_event *e, struct bpf_sock_addr *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->cookie = bpf_get_socket_cookie(ctx);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+static __always_inline void sock_event(struct bpf_sock_addr *ctx, const struct conn_info *ci,
+				       __u8 type, __u8 flags, __u32 rule_id)
+{
+	struct cw_conn_event *e = event_reserve(ci, type, flags, rule_id);
+
+	if (!e)
+		return;
+	event_task(e, ctx);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Apply a verdict at connect(): deny in enforce mode is EPERM at once, no packet leaves. */
+static __always_inline int sock_finish(struct bpf_sock_addr *ctx, const struct cw_settings *s,
+				       const struct conn_info *ci, const struct verdict *v)
+{
+	if (v->allow) {
+		count(CW_CNT_ALLOWED);
+		sock_event(ctx, ci, CW_EV_CONN_ALLOWED, 0, v->rule_id);
+		return SYS_PROCEED;
+	}
+	if (settings_audit(s)) {
+		count(CW_CNT_WOULD_DENY);
+		sock_event(ctx, ci, CW_EV_CONN_BLOCKED, CW_EVF_WOULD_DENY, v->rule_id);
+		return SYS_PROCEED;
+	}
+	count(CW_CNT_BLOCKED);
+	sock_event(ctx, ci, CW_EV_CONN_BLOCKED, 0, v->rule_id);
+	return SYS_REJECT;
+}
+
+/* dnsd's own cgroup reaches its upstream; everything else it does goes through TC too. */
+static __always_inline bool is_dnsd(const struct cw_settings *s)
+{
+	return s->dnsd_cgroup_id && bpf_get_current_cgroup_id() == s->dnsd_cgroup_id;
+}
+
+/* Linux sends a connect() to 0.0.0.0 or :: to the local host (ip_route_output_key_hash_rcu
+ * routes a zero destination to loopback), so it is loopback too. */
+static __always_inline bool is_local_v4(__be32 a)
+{
+	return a == 0 || is_loopback_v4(a);
+}
+
+static __always_inline int connect_v4(struct bpf_sock_addr *ctx, const struct cw_settings *s,
+				      __be32 daddr, __u8 hook)
+{
+	struct conn_info ci = {};
+	struct verdict v;
+
+	if (is_local_v4(daddr))
+		return SYS_PROCEED;
+	ci.daddr[0] = daddr;
+	/* user_port holds the port in network order in its low 16 bits; a 4-byte load is the
+	 * access every kernel accepts. */
+	ci.dport = (__be16)ctx->user_port;
+	ci.family = 4;
+	ci.protocol = (__u8)ctx->protocol;
+	ci.hook = hook;
+	verdict_v4(s, daddr, &v);
+	return sock_finish(ctx, s, &ci, &v);
+}
+
+SEC("cgroup/connect4")
+int cw_connect4(struct bpf_sock_addr *ctx)
+{
+	const struct cw_settings *s = settings_get();
+
+	/* The verifier needs the check; the one-slot array always has key 0. */
+	if (!s)
+		return SYS_REJECT;
+	if (is_dnsd(s))
+		return SYS_PROCEED;
+	return connect_v4(ctx, s, ctx->user_ip4, CW_HOOK_CONNECT4);
+}
+
+SEC("cgroup/connect6")
+int cw_connect6(struct bpf_sock_addr *ctx)
+{
+	const struct cw_settings *s = settings_get();
+	struct conn_info ci = {};
+	struct verdict v;
+	__u32 a0, a1, a2, a3;
+
+	if (!s)
+		return SYS_REJECT;
+	if (is_dnsd(s))
+		return SYS_PROCEED;
+	/* One 4-byte load per word: the access the verifier allows on user_ip6. */
+	a0 = ctx->user_ip6[0];
+	a1 = ctx->user_ip6[1];
+	a2 = ctx->user_ip6[2];
+	a3 = ctx->user_ip6[3];
+	if (!a0 && !a1 && !a2 && (!a3 || a3 == bpf_htonl(1)))
+		return SYS_PROCEED; /* :: and ::1 */
+	if (!a0 && !a1 && a2 == bpf_htonl(0xffff))
+		/* ::ffff:a.b.c.d leaves as IPv4 to a.b.c.d: judge (and report) it as that. */
+		return connect_v4(ctx, s, a3, CW_HOOK_CONNECT6);
+
+	/* No IPv6 trie yet: the default action decides. */
+	ci.daddr[0] = a0;
+	ci.daddr[1] = a1;
+	ci.daddr[2] = a2;
+	ci.daddr[3] = a3;
+	ci.dport = (__be16)ctx->user_port;
+	ci.family = 6;
+	ci.protocol = (__u8)ctx->protocol;
+	ci.hook = CW_HOOK_CONNECT6;
+	verdict_default(s, &v);
+	return sock_finish(ctx, s, &ci, &v);
+}
+
+/* ---- TC egress -------------------------------------------------------------------------- */
+
+static __always_inline void tc_event(struct __sk_buff *skb, const struct conn_info *ci, __u8 flags,
+				     __u32 rule_id)
+{
+	struct cw_conn_event *e = event_reserve(ci, CW_EV_CONN_BLOCKED, flags, rule_id);
+
+	if (!e)
+		return;
+	/* No process context here: pid, uid and comm stay 0. */
+	e->cgroup_id = bpf_skb_cgroup_id(skb);
+	e->cookie = bpf_get_socket_cookie(skb);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Allowed packets are only counted: TC sees every packet, connect() already reported the
+ * connection. */
+static __always_inline int tc_finish(struct __sk_buff *skb, const struct cw_settings *s,
+				     const struct conn_info *ci, const struct verdict *v)
+{
+	if (v->allow) {
+		count(CW_CNT_ALLOWED);
+		return TC_ACT_OK;
+	}
+	if (settings_audit(s)) {
+		count(CW_CNT_WOULD_DENY);
+		tc_event(skb, ci, CW_EVF_WOULD_DENY, v->rule_id);
+		return TC_ACT_OK;
+	}
+	count(CW_CNT_BLOCKED);
+	tc_event(skb, ci, 0, v->rule_id);
+	return TC_ACT_SHOT;
+}
+
+/* TCP and UDP both start with source and destination port. bpf_skb_load_bytes rather than
+ * direct packet access: it reads past the linear part too, and keeps the variable IPv4 header
+ * length away from the verifier's packet-range tracking. */
+static __always_inline void tc_ports(struct __sk_buff *skb, __u32 off, struct conn_info *ci)
+{
+	__be16 ports[2];
+
+	if (ci->protocol != IPPROTO_TCP && ci->protocol != IPPROTO_UDP)
+		return;
+	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)) == 0)
+		ci->dport = ports[1];
+}
+
+/* dnsd forwarding to its upstream: only its own sockets (cgroup id of the sending socket, which
+ * no other process can forge), only to the configured address and port. */
+static __always_inline bool tc_is_dnsd_upstream(struct __sk_buff *skb, const struct cw_settings *s,
+						const struct conn_info *ci, bool first_frag)
+{
+	if (!s->dnsd_cgroup_id || !s->dns_upstream || ci->daddr[0] != s->dns_upstream)
+		return false;
+	if (ci->protocol != IPPROTO_UDP && ci->protocol != IPPROTO_TCP)
+		return false;
+	/* A later fragment has no port: the socket and address are what identify it. */
+	if (first_frag && ci->dport != s->dns_upstream_port)
+		return false;
+	return bpf_skb_cgroup_id(skb) == s->dnsd_cgroup_id;
+}
+
+static __always_inline int tc_ipv4(struct __sk_buff *skb, const struct cw_settings *s)
+{
+	struct conn_info ci = { .family = 4, .hook = CW_HOOK_TC_EGRESS };
+	struct iphdr ip;
+	struct verdict v;
+	bool first_frag;
+
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0 || ip.ihl < 5) {
+		/* Unparseable: nothing to match, the default action decides. */
+		verdict_default(s, &v);
+		return tc_finish(skb, s, &ci, &v);
+	}
+	ci.saddr[0] = ip.saddr;
+	ci.daddr[0] = ip.daddr;
+	ci.protocol = ip.protocol;
+	/* The first fragment (offset 0) carries the L4 header; later ones have no ports. */
+	first_frag = !(ip.frag_off & bpf_htons(CW_IP_OFFSET));
+	if (first_frag)
+		tc_ports(skb, ETH_HLEN + ip.ihl * 4, &ci);
+	if (is_loopback_v4(ip.daddr) || tc_is_dnsd_upstream(skb, s, &ci, first_frag)) {
+		count(CW_CNT_ALLOWED);
+		return TC_ACT_OK;
+	}
+	verdict_v4(s, ip.daddr, &v);
+	return tc_finish(skb, s, &ci, &v);
+}
+
+static __always_inline int tc_ipv6(struct __sk_buff *skb, const struct cw_settings *s)
+{
+	struct conn_info ci = { .family = 6, .hook = CW_HOOK_TC_EGRESS };
+	struct ipv6hdr ip6;
+	struct verdict v;
+	__u8 type;
+
+	verdict_default(s, &v);
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) < 0)
+		return tc_finish(skb, s, &ci, &v);
+	/* Neighbour discovery keeps the link usable; only when ICMPv6 directly follows the fixed
+	 * header (extension headers: a later issue, with the IPv6 trie). */
+	if (ip6.nexthdr == IPPROTO_ICMPV6 &&
+	    bpf_skb_load_bytes(skb, ETH_HLEN + sizeof(ip6), &type, sizeof(type)) == 0 &&
+	    type >= CW_ND_FIRST && type <= CW_ND_LAST) {
+		count(CW_CNT_ALLOWED);
+		return TC_ACT_OK;
+	}
+	__builtin_memcpy(ci.saddr, &ip6.saddr, sizeof(ci.saddr));
+	__builtin_memcpy(ci.daddr, &ip6.daddr, sizeof(ci.daddr));
+	ci.protocol = ip6.nexthdr;
+	tc_ports(skb, ETH_HLEN + sizeof(ip6), &ci);
+	return tc_finish(skb, s, &ci, &v);
+}
+
+/* Attached only to Ethernet uplinks (the enforcer checks the device type), so the frame starts
+ * with an Ethernet header. ARP and other non-IP frames pass. */
+SEC("tc")
+int cw_tc_egress(struct __sk_buff *skb)
+{
+	const struct cw_settings *s = settings_get();
+	struct ethhdr eth;
+
+	if (!s)
+		return TC_ACT_SHOT;
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0)
+		return TC_ACT_OK; /* shorter than an Ethernet header: carries no IP */
+	if (eth.h_proto == bpf_htons(ETH_P_IP))
+		return tc_ipv4(skb, s);
+	if (eth.h_proto == bpf_htons(ETH_P_IPV6))
+		return tc_ipv6(skb, s);
+	return TC_ACT_OK;
+}
+
+/* Same licence as the rest of the tree. No GPL-only helper is used. */
+char LICENSE[] SEC("license") = "Apache-2.0";

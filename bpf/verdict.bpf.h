@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Maps, the verdict and the event/counter helpers shared by every cargowall program.
+ * Included by bpf/cargowall.bpf.c only (one object). */
+#ifndef CW_BPF_VERDICT_BPF_H
+#define CW_BPF_VERDICT_BPF_H
+
+#include <stdbool.h>
+
+#include <linux/bpf.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "proto/events.h"
+#include "proto/maps.h"
+
+/* Names of the sock_addr program results (cilium bpf_sock.c). */
+#define SYS_REJECT 0 /* connect() fails with EPERM */
+#define SYS_PROCEED 1
+
+/* Static CIDR rules and learned host routes. Keys are written with host bits masked, looked up
+ * with prefixlen 32. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, CW_LPM_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cw_lpm_v4_key);
+	__type(value, struct cw_lpm_val);
+} lpm_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cw_settings);
+} settings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CW_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, CW_EVENTS_RING_BYTES);
+} events SEC(".maps");
+
+/* What one hook knows about the connection or packet it judges. */
+struct conn_info {
+	__u32 saddr[4]; /* network order; IPv4 in saddr[0] */
+	__u32 daddr[4];
+	__be16 dport;
+	__u8 family;
+	__u8 protocol;
+	__u8 hook;
+};
+
+struct verdict {
+	__u32 rule_id; /* 1-based; 0 = default action */
+	bool allow;
+};
+
+static __always_inline const struct cw_settings *settings_get(void)
+{
+	__u32 key = 0;
+
+	return bpf_map_lookup_elem(&settings, &key);
+}
+
+/* Anything but an explicit audit is enforce: a garbled settings map never lets traffic through
+ * that enforce mode would stop. */
+static __always_inline bool settings_audit(const struct cw_settings *s)
+{
+	return s->mode == CW_MODE_AUDIT;
+}
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	/* Per-CPU slot: a plain increment is enough. */
+	if (c)
+		*c += 1;
+}
+
+static __always_inline bool is_loopback_v4(__be32 a)
+{
+	return (a & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000);
+}
+
+static __always_inline void verdict_default(const struct cw_settings *s, struct verdict *v)
+{
+	v->allow = s->default_action == CW_ACTION_ALLOW;
+	v->rule_id = 0;
+}
+
+/* Longest-prefix match of an IPv4 destination. A learned entry past its deadline admits nothing
+ * (a dead enforcer cannot hold an address open); it then falls to the default action, which is
+ * right because the enforcer never learns an address that a static rule covers. */
+static __always_inline void verdict_v4(const struct cw_settings *s, __be32 daddr, struct verdict *v)
+{
+	struct cw_lpm_v4_key key = { .prefixlen = 32, .addr = daddr };
+	struct cw_lpm_val *val;
+
+	val = bpf_map_lookup_elem(&lpm_v4, &key);
+	if (val && (val->expires_ns == 0 || val->expires_ns > bpf_ktime_get_ns())) {
+		v->allow = val->action == CW_ACTION_ALLOW;
+		v->rule_id = val->rule_id;
+		return;
+	}
+	verdict_default(s, v);
+}
+
+/* A reserved record, zeroed and stamped, or NULL (counted as lost: never silent). */
+static __always_inline struct cw_conn_event *event_reserve(const struct conn_info *ci, __u8 type,
+							   __u8 flags, __u32 rule_id)
+{
+	struct cw_conn_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(CW_CNT_EVENTS_LOST);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->rule_id = rule_id;
+	__builtin_memcpy(e->saddr, ci->saddr, sizeof(e->saddr));
+	__builtin_memcpy(e->daddr, ci->daddr, sizeof(e->daddr));
+	e->dport = ci->dport;
+	e->type = type;
+	e->hook = ci->hook;
+	e->family = ci->family;
+	e->protocol = ci->protocol;
+	e->flags = flags;
+	return e;
+}
+
+#endif

@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Start and orderly teardown: pin directory, skeleton, settings, pins, TC filters on the uplinks,
+ * cgroup links. Every step records what it did so that teardown undoes exactly that, whether
+ * the start completed or failed half-way. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <net/if_arp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cargowall.skel.h"
+#include "common/log.h"
+#include "enforcer.h"
+
+int enf_pin_path(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* libbpf logs the kernel's extended ack of every failed netlink request as a warning. Where a
+ * failure is an expected answer ("already there", "nothing there") our own message says what it
+ * means, and the raw text only goes to the debug log. */
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	(void)level;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_debug("%s", buf);
+	return 0;
+}
+
+libbpf_print_fn_t enf_libbpf_quiet(void)
+{
+	return libbpf_set_print(quiet_print);
+}
+
+/* The pin directory: created 0700 by us, or an existing empty directory that only we can
+ * write to (pins from a previous run mean a previous enforcer: --cleanup first). */
+static int pin_dir_prepare(struct enf *e)
+{
+	const char *dir = e->o->bpffs;
+	char buf[PATH_MAX];
+	const char *parent;
+	struct statfs sfs;
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	parent = dirname(buf);
+	if (statfs(parent, &sfs) < 0) {
+		err = -errno;
+		log_warn("--bpffs %s: parent %s", dir, parent);
+		return err;
+	}
+	if (sfs.f_type != BPF_FS_MAGIC) {
+		log_warnx("--bpffs %s: %s is not a bpf filesystem (mount -t bpf bpf %s)", dir,
+			  parent, parent);
+		return -ENOTSUP;
+	}
+	if (mkdir(dir, 0700) == 0) {
+		e->dir_created = true;
+		return 0;
+	}
+	if (errno != EEXIST) {
+		err = -errno;
+		log_warn("--bpffs %s: mkdir", dir);
+		return err;
+	}
+	if (lstat(dir, &st) < 0) {
+		err = -errno;
+		log_warn("--bpffs %s", dir);
+		return err;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		log_warnx("--bpffs %s: exists but is not a directory of uid %u with mode 0700", dir,
+			  (unsigned int)geteuid());
+		return -EPERM;
+	}
+	d = opendir(dir);
+	if (!d) {
+		err = -errno;
+		log_warn("--bpffs %s", dir);
+		return err;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		log_warnx("--bpffs %s: holds '%s' from a previous run; run cargowall-enforcer "
+			  "--cleanup first",
+			  dir, de->d_name);
+		err = -EEXIST;
+		break;
+	}
+	closedir(d);
+	return err;
+}
+
+/* A cgroup v2 directory: an open fd and its id (the directory's inode number). */
+static int cgroup_open(const char *opt, const char *path, int *fd_out, uint64_t *id_out)
+{
+	struct statfs sfs;
+	struct stat st;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		log_warn("%s %s", opt, path);
+		return err;
+	}
+	if (fstatfs(fd, &sfs) < 0 || fstat(fd, &st) < 0) {
+		err = -errno;
+		log_warn("%s %s", opt, path);
+		goto out;
+	}
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		log_warnx("%s %s: not a cgroup v2 directory", opt, path);
+		err = -ENOTDIR;
+		goto out;
+	}
+	*id_out = st.st_ino;
+	if (fd_out) {
+		*fd_out = fd;
+		return 0;
+	}
+	err = 0;
+out:
+	close(fd);
+	return err;
+}
+
+/* The TC program reads an Ethernet header at offset 0: refuse devices without one (tun,
+ * wireguard, loopback) rather than misparse their packets. */
+static int iface_resolve(struct enf_iface *ifc)
+{
+	struct ifreq ifr;
+	int fd, err = 0;
+
+	ifc->ifindex = (int)if_nametoindex(ifc->name);
+	if (!ifc->ifindex) {
+		err = -errno;
+		log_warn("--interface %s", ifc->name);
+		return err;
+	}
+	/* Any socket reaches the device ioctls; AF_UNIX creates no inet socket for the hooks. */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		log_warn("socket");
+		return err;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, ifc->name, sizeof(ifr.ifr_name));
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+		err = -errno;
+		log_warn("--interface %s: SIOCGIFHWADDR", ifc->name);
+	} else if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
+		log_warnx("--interface %s: not an Ethernet device (type %u): not supported yet",
+			  ifc->name, ifr.ifr_hwaddr.sa_family);
+		err = -EOPNOTSUPP;
+	}
+	close(fd);
+	return err;
+}
+
+static int settings_write(struct enf *e, uint64_t dnsd_cgroup_id)
+{
+	struct cw_settings s;
+	__u32 key = 0;
+	int err;
+
+	memset(&s, 0, sizeof(s));
+	s.dnsd_cgroup_id = dnsd_cgroup_id;
+	s.mode = e->o->mode;
+	s.default_action = e->pol.default_action;
+	s.dns_upstream = e->o->upstream;
+	s.dns_upstream_port = e->o->upstream_port;
+	err = bpf_map__update_elem(e->skel->maps.settings, &key, sizeof(key), &s, sizeof(s), 0);
+	if (err)
+		log_warnx("settings map: %s", strerror(-err));
+	return err;
+}
+
+static int pin_maps(struct enf *e)
+{
+	struct {
+		struct bpf_map *map;
+		const char *name;
+	} pins[] = {
+		{ e->skel->maps.lpm_v4, CW_PIN_LPM_V4 },
+		{ e->skel->maps.settings, CW_PIN_SETTINGS },
+		{ e->skel->maps.counters, CW_PIN_COUNTERS },
+		{ e->skel->maps.events, CW_PIN_EVENTS },
+	};
+	char path[PATH_MAX];
+	size_t i;
+	int err;
+
+	/* Set before pinning: a partial pin is undone by the same unpin pass. */
+	e->maps_pinned = true;
+	for (i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+		err = enf_pin_path(path, sizeof(path), e->o->bpffs, pins[i].name);
+		if (!err)
+			err = bpf_map__pin(pins[i].map, path);
+		if (err) {
+			log_warnx("pin %s: %s", path, strerror(-err));
+			return err;
+		}
+	}
+	e->prog_pinned = true;
+	err = enf_pin_path(path, sizeof(path), e->o->bpffs, CW_PIN_PROG_TC);
+	if (!err)
+		err = bpf_program__pin(e->skel->progs.cw_tc_egress, path);
+	if (err) {
+		log_warnx("pin %s: %s", path, strerror(-err));
+		return err;
+	}
+	/* The record of qdiscs we create, for --cleanup after a crash. */
+	e->tc_owned_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "cw_tc_owned", sizeof(int), sizeof(__u8),
+					ENF_IFACES_MAX, NULL);
+	if (e->tc_owned_fd < 0) {
+		err = e->tc_owned_fd;
+		log_warnx("tc_owned map: %s", strerror(-err));
+		return err;
+	}
+	err = enf_pin_path(path, sizeof(path), e->o->bpffs, ENF_PIN_TC_OWNED);
+	if (!err)
+		err = bpf_obj_pin(e->tc_owned_fd, path);
+	if (err)
+		log_warnx("pin %s: %s", path, strerror(-err));
+	return err;
+}
+
+static int tc_attach_one(struct enf *e, struct enf_iface *ifc)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CW_TC_HANDLE, .priority = CW_TC_PRIORITY,
+		    .prog_fd = bpf_program__fd(e->skel->progs.cw_tc_egress));
+	libbpf_print_fn_t old;
+	__u8 one = 1;
+	int err;
+
+	old = enf_libbpf_quiet();
+	err = bpf_tc_hook_create(&hook);
+	libbpf_set_print(old);
+	if (!err) {
+		ifc->qdisc_created = true;
+		err = bpf_map_update_elem(e->tc_owned_fd, &ifc->ifindex, &one, BPF_ANY);
+		if (err) {
+			log_warnx("%s: recording the clsact qdisc: %s", ifc->name, strerror(-err));
+			return err;
+		}
+	} else if (err != -EEXIST) {
+		log_warnx("%s: creating the clsact qdisc: %s", ifc->name, strerror(-err));
+		return err;
+	}
+	err = bpf_tc_attach(&hook, &opts);
+	if (err == -EEXIST) {
+		log_warnx("%s: a TC egress filter with handle %#x priority %#x is already there "
+			  "(a previous enforcer? run cargowall-enforcer --cleanup)",
+			  ifc->name, CW_TC_HANDLE, CW_TC_PRIORITY);
+		return err;
+	}
+	if (err) {
+		log_warnx("%s: attaching the TC egress filter: %s", ifc->name, strerror(-err));
+		return err;
+	}
+	ifc->attached = true;
+	log_debug("%s: TC egress filter attached (prog id %u)", ifc->name, opts.prog_id);
+	return 0;
+}
+
+static int cgroup_attach(struct enf *e, struct bpf_program *prog, struct bpf_link **linkp,
+			 const char *pin)
+{
+	char path[PATH_MAX];
+	int err;
+
+	*linkp = bpf_program__attach_cgroup(prog, e->cgroup_fd);
+	if (!*linkp) {
+		err = -errno;
+		log_warnx("--cgroup %s: attaching %s: %s", e->o->cgroup, bpf_program__name(prog),
+			  strerror(-err));
+		return err;
+	}
+	/* Pinned, the link outlives us: a dead enforcer leaves the cgroup closed, not open. */
+	err = enf_pin_path(path, sizeof(path), e->o->bpffs, pin);
+	if (!err)
+		err = bpf_link__pin(*linkp, path);
+	if (err)
+		log_warnx("pin %s: %s", path, strerror(-err));
+	return err;
+}
+
+int enf_start(struct enf *e)
+{
+	uint64_t cgroup_id, dnsd_id;
+	size_t i;
+	int err;
+
+	for (i = 0; i < e->o->n_ifaces; i++) {
+		err = iface_resolve(&e->o->ifaces[i]);
+		if (err)
+			return err;
+	}
+	err = cgroup_open("--cgroup", e->o->cgroup, &e->cgroup_fd, &cgroup_id);
+	if (err)
+		return err;
+	err = cgroup_open("--dnsd-cgroup", e->o->dnsd_cgroup, NULL, &dnsd_id);
+	if (err)
+		return err;
+	err = pin_dir_prepare(e);
+	if (err)
+		return err;
+
+	e->skel = cargowall__open();
+	if (!e->skel) {
+		err = -errno;
+		log_warnx("opening the BPF object: %s", strerror(-err));
+		return err;
+	}
+	err = cargowall__load(e->skel);
+	if (err) {
+		log_warnx("loading the BPF programs: %s", strerror(-err));
+		return err;
+	}
+	err = settings_write(e, dnsd_id);
+	if (err)
+		return err;
+	err = trie_load_static(e);
+	if (err)
+		return err;
+	err = pin_maps(e);
+	if (err)
+		return err;
+	for (i = 0; i < e->o->n_ifaces; i++) {
+		err = tc_attach_one(e, &e->o->ifaces[i]);
+		if (err)
+			return err;
+	}
+	err = cgroup_attach(e, e->skel->progs.cw_connect4, &e->link4, CW_PIN_LINK_CONNECT4);
+	if (err)
+		return err;
+	err = cgroup_attach(e, e->skel->progs.cw_connect6, &e->link6, CW_PIN_LINK_CONNECT6);
+	if (err)
+		return err;
+	log_debug("cgroup %s (id %llu), dnsd cgroup id %llu", e->o->cgroup,
+		  (unsigned long long)cgroup_id, (unsigned long long)dnsd_id);
+	return 0;
+}
+
+/* Detach explicitly: closing our fd would not detach a link that is still pinned (or held by
+ * anyone else). */
+static int link_teardown(struct bpf_link **linkp, const char *what)
+{
+	struct bpf_link *link = *linkp;
+	int err = 0, e2;
+
+	if (!link)
+		return 0;
+	if (bpf_link_detach(bpf_link__fd(link)) < 0) {
+		err = -errno;
+		log_warnx("detaching %s: %s", what, strerror(-err));
+	}
+	if (bpf_link__pin_path(link)) {
+		e2 = bpf_link__unpin(link);
+		if (e2 && e2 != -ENOENT) {
+			log_warnx("unpinning %s: %s", what, strerror(-e2));
+			err = err ?: e2;
+		}
+	}
+	bpf_link__destroy(link);
+	*linkp = NULL;
+	return err;
+}
+
+int enf_tc_detach(int ifindex, const char *name)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CW_TC_HANDLE, .priority = CW_TC_PRIORITY);
+	libbpf_print_fn_t old;
+	int err;
+
+	old = enf_libbpf_quiet();
+	err = bpf_tc_detach(&hook, &opts);
+	libbpf_set_print(old);
+	/* Gone already: the filter, its qdisc or the whole device. */
+	if (err == -ENOENT || err == -ENODEV || err == -EINVAL)
+		return 0;
+	if (err)
+		log_warnx("%s: detaching the TC egress filter: %s", name, strerror(-err));
+	return err;
+}
+
+int enf_tc_qdisc_destroy(int ifindex, const char *name)
+{
+	/* INGRESS|EGRESS deletes the clsact qdisc itself; EGRESS alone would flush every
+	 * egress filter on the device, other people's included. */
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	libbpf_print_fn_t old;
+	int err;
+
+	old = enf_libbpf_quiet();
+	err = bpf_tc_hook_destroy(&hook);
+	libbpf_set_print(old);
+	if (err == -ENOENT || err == -ENODEV || err == -EINVAL)
+		return 0;
+	if (err)
+		log_warnx("%s: removing the clsact qdisc we created: %s", name, strerror(-err));
+	return err;
+}
+
+int enf_unpin(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	int err;
+
+	err = enf_pin_path(path, sizeof(path), dir, name);
+	if (err)
+		return err;
+	if (unlink(path) < 0 && errno != ENOENT) {
+		err = -errno;
+		log_warn("unpinning %s", path);
+	}
+	return err;
+}
+
+int enf_teardown(struct enf *e)
+{
+	static const char *const map_pins[] = { CW_PIN_LPM_V4, CW_PIN_SETTINGS, CW_PIN_COUNTERS,
+						CW_PIN_EVENTS };
+	int err = 0, e2;
+	size_t i;
+
+	e2 = link_teardown(&e->link4, "connect4");
+	err = err ?: e2;
+	e2 = link_teardown(&e->link6, "connect6");
+	err = err ?: e2;
+	for (i = 0; i < e->o->n_ifaces; i++) {
+		struct enf_iface *ifc = &e->o->ifaces[i];
+
+		if (ifc->attached) {
+			e2 = enf_tc_detach(ifc->ifindex, ifc->name);
+			err = err ?: e2;
+			ifc->attached = e2 != 0;
+		}
+		if (ifc->qdisc_created) {
+			e2 = enf_tc_qdisc_destroy(ifc->ifindex, ifc->name);
+			err = err ?: e2;
+			ifc->qdisc_created = e2 != 0;
+		}
+	}
+	if (e->prog_pinned) {
+		e2 = enf_unpin(e->o->bpffs, CW_PIN_PROG_TC);
+		err = err ?: e2;
+		e2 = enf_unpin(e->o->bpffs, ENF_PIN_TC_OWNED);
+		err = err ?: e2;
+	}
+	if (e->maps_pinned)
+		for (i = 0; i < sizeof(map_pins) / sizeof(map_pins[0]); i++) {
+			e2 = enf_unpin(e->o->bpffs, map_pins[i]);
+			err = err ?: e2;
+		}
+	if (e->tc_owned_fd >= 0)
+		close(e->tc_owned_fd);
+	e->tc_owned_fd = -1;
+	cargowall__destroy(e->skel);
+	e->skel = NULL;
+	if (e->dir_created && rmdir(e->o->bpffs) < 0) {
+		e2 = -errno;
+		log_warn("--bpffs %s: rmdir", e->o->bpffs);
+		err = err ?: e2;
+	}
+	if (e->cgroup_fd >= 0)
+		close(e->cgroup_fd);
+	e->cgroup_fd = -1;
+	return err;
+}

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: Apache-2.0
+/* --cleanup: after an enforcer died (its links and TC filters stay, by design: fail closed),
+ * `cargowall stop` removes them from what is pinned and from the TC filter identity alone.
+ * Idempotent: each step treats "already gone" as done; exit 0 only when nothing is left. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "common/log.h"
+#include "enforcer.h"
+
+static int cleanup_link_pin(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	err = enf_pin_path(path, sizeof(path), dir, name);
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		if (fd == -ENOENT)
+			return 0;
+		log_warnx("%s: %s", path, strerror(-fd));
+		return fd;
+	}
+	if (bpf_link_detach(fd) < 0) {
+		err = -errno;
+		log_warnx("%s: detaching the link: %s", path, strerror(-err));
+	}
+	close(fd);
+	if (!err && unlink(path) < 0 && errno != ENOENT) {
+		err = -errno;
+		log_warn("unpinning %s", path);
+	}
+	return err;
+}
+
+/* Our qdisc record: was this ifindex's clsact created by the dead enforcer? */
+static bool qdisc_was_ours(int owned_fd, int ifindex)
+{
+	__u8 v;
+
+	return owned_fd >= 0 && bpf_map_lookup_elem(owned_fd, &ifindex, &v) == 0;
+}
+
+static int cleanup_tc(const struct enf_opts *o)
+{
+	char path[PATH_MAX];
+	int owned_fd = -1, err = 0, e2;
+	libbpf_print_fn_t old;
+	size_t i;
+
+	if (!enf_pin_path(path, sizeof(path), o->bpffs, ENF_PIN_TC_OWNED))
+		owned_fd = bpf_obj_get(path);
+	for (i = 0; i < o->n_ifaces; i++) {
+		const char *name = o->ifaces[i].name;
+		LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CW_TC_HANDLE, .priority = CW_TC_PRIORITY);
+		int ifindex = (int)if_nametoindex(name);
+
+		if (!ifindex) {
+			/* The device and everything on it are gone. */
+			log_debug("%s: no such interface, nothing to remove", name);
+			continue;
+		}
+		e2 = enf_tc_detach(ifindex, name);
+		err = err ?: e2;
+		if (!e2 && qdisc_was_ours(owned_fd, ifindex)) {
+			e2 = enf_tc_qdisc_destroy(ifindex, name);
+			err = err ?: e2;
+		}
+		/* Check rather than trust: nothing may answer to our handle and priority. */
+		hook.ifindex = ifindex;
+		old = enf_libbpf_quiet();
+		e2 = bpf_tc_query(&hook, &opts);
+		libbpf_set_print(old);
+		if (e2 == 0) {
+			log_warnx("%s: a TC egress filter with handle %#x priority %#x is still "
+				  "attached (prog id %u)",
+				  name, CW_TC_HANDLE, CW_TC_PRIORITY, opts.prog_id);
+			err = err ?: -EBUSY;
+		}
+	}
+	if (owned_fd >= 0)
+		close(owned_fd);
+	return err;
+}
+
+static bool prog_is_ours(__u32 prog_id)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	bool ours = false;
+	int fd;
+
+	fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		ours = info.type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR &&
+		       (!strcmp(info.name, "cw_connect4") || !strcmp(info.name, "cw_connect6"));
+	close(fd);
+	return ours;
+}
+
+/* Links of ours on the cgroup that no pin leads to any more (a pin removed by hand, or held
+ * by a process that should be gone): found by walking every link. Needs CAP_SYS_ADMIN. */
+static int cleanup_stray_links(const struct enf_opts *o)
+{
+	struct stat st;
+	__u32 id = 0;
+	int err = 0, r;
+
+	if (stat(o->cgroup, &st) < 0) {
+		/* A removed cgroup takes its attachments with it. */
+		log_debug("--cgroup %s: %s, nothing attached there", o->cgroup, strerror(errno));
+		return 0;
+	}
+	while ((r = bpf_link_get_next_id(id, &id)) == 0) {
+		struct bpf_link_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_link_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue; /* went away meanwhile */
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+		    info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == st.st_ino &&
+		    (info.cgroup.attach_type == BPF_CGROUP_INET4_CONNECT ||
+		     info.cgroup.attach_type == BPF_CGROUP_INET6_CONNECT) &&
+		    prog_is_ours(info.prog_id)) {
+			if (bpf_link_detach(fd) < 0) {
+				err = err ?: -errno;
+				log_warn("--cgroup %s: detaching stray link %u", o->cgroup, id);
+			} else {
+				log_info("--cgroup %s: detached stray link %u (prog id %u)",
+					 o->cgroup, id, info.prog_id);
+			}
+		}
+		close(fd);
+	}
+	if (r == -EPERM)
+		log_warnx("--cgroup %s: cannot list links without CAP_SYS_ADMIN; only pinned "
+			  "links were removed",
+			  o->cgroup);
+	return err;
+}
+
+static int cleanup_dir(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int err;
+
+	if (rmdir(dir) == 0 || errno == ENOENT)
+		return 0;
+	err = -errno;
+	if (err != -ENOTEMPTY) {
+		log_warn("--bpffs %s: rmdir", dir);
+		return err;
+	}
+	d = opendir(dir);
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			log_warnx("--bpffs %s: '%s' is not ours; left in place", dir, de->d_name);
+	if (d)
+		closedir(d);
+	return err;
+}
+
+int enf_cleanup(const struct enf_opts *o)
+{
+	static const char *const pins[] = { CW_PIN_PROG_TC, CW_PIN_LPM_V4, CW_PIN_SETTINGS,
+					    CW_PIN_COUNTERS, CW_PIN_EVENTS };
+	int err = 0, e2;
+	size_t i;
+
+	e2 = cleanup_link_pin(o->bpffs, CW_PIN_LINK_CONNECT4);
+	err = err ?: e2;
+	e2 = cleanup_link_pin(o->bpffs, CW_PIN_LINK_CONNECT6);
+	err = err ?: e2;
+	e2 = cleanup_stray_links(o);
+	err = err ?: e2;
+	/* Before its pin goes: the qdisc record lives there. */
+	e2 = cleanup_tc(o);
+	err = err ?: e2;
+	for (i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+		e2 = enf_unpin(o->bpffs, pins[i]);
+		err = err ?: e2;
+	}
+	e2 = enf_unpin(o->bpffs, ENF_PIN_TC_OWNED);
+	err = err ?: e2;
+	e2 = cleanup_dir(o->bpffs);
+	err = err ?: e2;
+	if (err)
+		log_warnx("cleanup incomplete: see the messages above");
+	else
+		log_info("cleanup: nothing of ours is left attached or pinned");
+	return err;
+}

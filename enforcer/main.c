@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: Apache-2.0
+/* cargowall-enforcer: loads and attaches the BPF programs, keeps the LPM trie in step with the
+ * policy and with what dnsd learns, and detaches everything on SIGTERM (DESIGN.md §1, §3, §4).
+ * Started by the launcher with the fds of common/child.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "common/child.h"
+#include "common/log.h"
+#include "enforcer.h"
+
+/* Expired learned entries stop admitting traffic in the kernel at their deadline; the sweep only
+ * frees their slots, so once a second is plenty. */
+#define ENF_SWEEP_INTERVAL_MS 1000
+
+static volatile sig_atomic_t quit_signal;
+
+static void on_signal(int sig)
+{
+	quit_signal = sig;
+}
+
+static void __attribute__((noreturn)) usage(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static void usage(const char *fmt, ...)
+{
+	if (fmt) {
+		char buf[512];
+		va_list ap;
+
+		va_start(ap, fmt);
+		vsnprintf(buf, sizeof(buf), fmt, ap);
+		va_end(ap);
+		log_warnx("%s", buf);
+	}
+	fprintf(stderr,
+		"usage: cargowall-enforcer --mode enforce|audit --bpffs DIR --cgroup DIR\n"
+		"                          --interface IF [--interface IF]... --dnsd-cgroup DIR\n"
+		"                          --dns-upstream IPV4[:PORT] [--verbose]\n"
+		"       cargowall-enforcer --cleanup --bpffs DIR --cgroup DIR --interface IF...\n"
+		"                          [--verbose]\n");
+	exit(2);
+}
+
+/* A path option: non-empty, absolute, shorter than PATH_MAX. */
+static const char *opt_path(const char *opt, const char *arg)
+{
+	if (!arg[0] || arg[0] != '/')
+		usage("%s: '%s' is not an absolute path", opt, arg);
+	if (strlen(arg) >= PATH_MAX)
+		usage("%s: path longer than %d bytes", opt, PATH_MAX - 1);
+	return arg;
+}
+
+static void opt_interface(struct enf_opts *o, const char *arg)
+{
+	size_t len = strlen(arg);
+	size_t i;
+
+	if (len == 0 || len >= IFNAMSIZ || strchr(arg, '/') || strchr(arg, ' '))
+		usage("--interface: '%s' is not an interface name (1-%d characters)", arg,
+		      IFNAMSIZ - 1);
+	for (i = 0; i < o->n_ifaces; i++)
+		if (!strcmp(o->ifaces[i].name, arg))
+			usage("--interface: '%s' given twice", arg);
+	if (o->n_ifaces == ENF_IFACES_MAX)
+		usage("--interface: at most %d interfaces", ENF_IFACES_MAX);
+	memcpy(o->ifaces[o->n_ifaces].name, arg, len + 1);
+	o->n_ifaces++;
+}
+
+/* IPV4[:PORT], port 1-65535, 53 when absent. */
+static void opt_upstream(struct enf_opts *o, const char *arg)
+{
+	char addr[INET_ADDRSTRLEN];
+	const char *colon = strchr(arg, ':');
+	unsigned long port = 53;
+	size_t alen = colon ? (size_t)(colon - arg) : strlen(arg);
+	struct in_addr in;
+
+	if (alen == 0 || alen >= sizeof(addr))
+		usage("--dns-upstream: '%s' is not IPV4[:PORT]", arg);
+	memcpy(addr, arg, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, &in) != 1)
+		usage("--dns-upstream: '%s' is not an IPv4 address", addr);
+	if (colon) {
+		char *end;
+
+		errno = 0;
+		port = strtoul(colon + 1, &end, 10);
+		if (colon[1] < '0' || colon[1] > '9' || *end || errno || port < 1 || port > 65535)
+			usage("--dns-upstream: port '%s' is not a number from 1 to 65535",
+			      colon + 1);
+	}
+	if (in.s_addr == htonl(INADDR_ANY) || (ntohl(in.s_addr) >> 24) == 127)
+		usage("--dns-upstream: %s is not a remote resolver (dnsd itself listens on "
+		      "loopback)",
+		      addr);
+	o->upstream = in.s_addr;
+	o->upstream_port = htons((uint16_t)port);
+}
+
+enum { OPT_MODE = 256, OPT_BPFFS, OPT_CGROUP, OPT_IFACE, OPT_DNSD_CG, OPT_UPSTREAM, OPT_CLEANUP };
+
+static void parse_args(int argc, char **argv, struct enf_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "bpffs", required_argument, NULL, OPT_BPFFS },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "interface", required_argument, NULL, OPT_IFACE },
+		{ "dnsd-cgroup", required_argument, NULL, OPT_DNSD_CG },
+		{ "dns-upstream", required_argument, NULL, OPT_UPSTREAM },
+		{ "cleanup", no_argument, NULL, OPT_CLEANUP },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool have_mode = false, have_upstream = false;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_MODE:
+			if (have_mode)
+				usage("--mode given twice");
+			if (!strcmp(optarg, "enforce"))
+				o->mode = CW_MODE_ENFORCE;
+			else if (!strcmp(optarg, "audit"))
+				o->mode = CW_MODE_AUDIT;
+			else
+				usage("--mode: '%s' is not enforce or audit", optarg);
+			have_mode = true;
+			break;
+		case OPT_BPFFS:
+			if (o->bpffs)
+				usage("--bpffs given twice");
+			o->bpffs = opt_path("--bpffs", optarg);
+			break;
+		case OPT_CGROUP:
+			if (o->cgroup)
+				usage("--cgroup given twice");
+			o->cgroup = opt_path("--cgroup", optarg);
+			break;
+		case OPT_IFACE:
+			opt_interface(o, optarg);
+			break;
+		case OPT_DNSD_CG:
+			if (o->dnsd_cgroup)
+				usage("--dnsd-cgroup given twice");
+			o->dnsd_cgroup = opt_path("--dnsd-cgroup", optarg);
+			break;
+		case OPT_UPSTREAM:
+			if (have_upstream)
+				usage("--dns-upstream given twice");
+			opt_upstream(o, optarg);
+			have_upstream = true;
+			break;
+		case OPT_CLEANUP:
+			o->cleanup = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case ':':
+			usage("%s needs an argument", argv[optind - 1]);
+		default:
+			usage("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage("unexpected argument '%s'", argv[optind]);
+	if (!o->bpffs)
+		usage("--bpffs is required");
+	if (!o->cgroup)
+		usage("--cgroup is required");
+	if (!o->n_ifaces)
+		usage("--interface is required (at least one)");
+	if (o->cleanup) {
+		if (have_mode || o->dnsd_cgroup || have_upstream)
+			usage("--cleanup takes only --bpffs, --cgroup, --interface and --verbose");
+		return;
+	}
+	if (!have_mode)
+		usage("--mode is required");
+	if (!o->dnsd_cgroup)
+		usage("--dnsd-cgroup is required");
+	if (!have_upstream)
+		usage("--dns-upstream is required");
+}
+
+static int signals_init(sigset_t *blocked_mask, sigset_t *poll_mask)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+		return -errno;
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return -errno;
+	/* Blocked outside ppoll() and delivered only inside it: a signal can never slip in
+	 * between the flag check and the wait. */
+	sigemptyset(blocked_mask);
+	sigaddset(blocked_mask, SIGTERM);
+	sigaddset(blocked_mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, blocked_mask, poll_mask) < 0)
+		return -errno;
+	sigdelset(poll_mask, SIGTERM);
+	sigdelset(poll_mask, SIGINT);
+	return 0;
+}
+
+static void event_loop(struct enf *e, const sigset_t *poll_mask)
+{
+	uint64_t next_sweep = enf_now_ns() + ENF_SWEEP_INTERVAL_MS * 1000000ULL;
+	struct pollfd pfd = { .fd = CW_ENF_FD_DNSQ_BELL, .events = POLLIN };
+	bool more = false;
+
+	while (!quit_signal) {
+		uint64_t now = enf_now_ns();
+		struct timespec ts = { 0, 0 };
+		int n;
+
+		if (!more && next_sweep > now) {
+			uint64_t left = next_sweep - now;
+
+			ts.tv_sec = left / 1000000000ULL;
+			ts.tv_nsec = left % 1000000000ULL;
+		}
+		n = ppoll(&pfd, 1, &ts, poll_mask);
+		if (n < 0 && errno != EINTR)
+			fatal("ppoll");
+		if (quit_signal)
+			break;
+		if (n > 0 && (pfd.revents & (POLLERR | POLLNVAL)))
+			fatalx("dnsq doorbell fd %d broke (revents %#x)", pfd.fd, pfd.revents);
+		if (more || (n > 0 && (pfd.revents & POLLIN))) {
+			/* Clear before draining: a push after this rings again. */
+			shmq_clear_doorbell(&e->q);
+			/* A full batch means the producer may still be ahead: come back at once
+			 * without waiting for the doorbell. */
+			more = trie_drain(e) >= CW_DNSQ_CAPACITY;
+		}
+		if (enf_now_ns() >= next_sweep) {
+			trie_sweep(e);
+			next_sweep = enf_now_ns() + ENF_SWEEP_INTERVAL_MS * 1000000ULL;
+		}
+	}
+	log_info("signal %d: detaching", (int)quit_signal);
+}
+
+static int run(struct enf_opts *o)
+{
+	static const cap_value_t keep[] = { CAP_BPF, CAP_NET_ADMIN };
+	sigset_t blocked, poll_mask;
+	struct policy_error perr;
+	struct enf e;
+	int err, flags;
+
+	memset(&e, 0, sizeof(e));
+	e.o = o;
+	e.cgroup_fd = -1;
+	e.tc_owned_fd = -1;
+	policy_init(&e.pol);
+
+	err = signals_init(&blocked, &poll_mask);
+	if (err) {
+		log_warnx("signal setup: %s", strerror(-err));
+		return 1;
+	}
+	err = policy_load_fd(&e.pol, CW_FD_POLICY, "<policy fd>", &perr);
+	if (err) {
+		log_warnx("policy: %s", perr.msg);
+		return 1;
+	}
+	close(CW_FD_POLICY);
+	err = shmq_attach(&e.q, CW_ENF_FD_DNSQ, CW_ENF_FD_DNSQ_BELL, CW_DNSQ_CAPACITY,
+			  sizeof(struct cw_dnsq_entry));
+	if (err) {
+		log_warnx("dnsq (fd %d, doorbell fd %d): %s", CW_ENF_FD_DNSQ, CW_ENF_FD_DNSQ_BELL,
+			  strerror(-err));
+		goto out_policy;
+	}
+	/* The doorbell is drained only after poll() says it is readable, but dnsd holds the same
+	 * eventfd and could read it first: never block on it. */
+	flags = fcntl(CW_ENF_FD_DNSQ_BELL, F_GETFL);
+	if (flags < 0 || fcntl(CW_ENF_FD_DNSQ_BELL, F_SETFL, flags | O_NONBLOCK) < 0) {
+		err = -errno;
+		log_warn("dnsq doorbell fd %d", CW_ENF_FD_DNSQ_BELL);
+		goto out_q;
+	}
+
+	err = enf_start(&e);
+	if (err) {
+		enf_teardown(&e);
+		goto out_q;
+	}
+	/* Everything below needs only CAP_BPF (map updates, link detach) and CAP_NET_ADMIN (TC
+	 * filter and qdisc removal at teardown). */
+	privdrop(0, 0, keep, sizeof(keep) / sizeof(keep[0]));
+	child_ready();
+	log_info("live: mode %s, default %s, %zu interface(s), cgroup %s",
+		 o->mode == CW_MODE_AUDIT ? "audit" : "enforce",
+		 e.pol.default_action == CW_ACTION_ALLOW ? "allow" : "deny", o->n_ifaces,
+		 o->cgroup);
+
+	event_loop(&e, &poll_mask);
+	err = enf_teardown(&e);
+	if (err)
+		log_warnx("teardown incomplete: run cargowall-enforcer --cleanup");
+	else
+		log_info("detached: nothing of ours is left attached or pinned");
+out_q:
+	shmq_detach(&e.q);
+out_policy:
+	policy_free(&e.pol);
+	return err ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct enf_opts o;
+
+	memset(&o, 0, sizeof(o));
+	log_procinit("enforcer");
+	parse_args(argc, argv, &o);
+	log_setverbose(o.verbose);
+	log_libbpf_init();
+
+	if (o.cleanup)
+		return enf_cleanup(&o) ? 1 : 0;
+	return run(&o);
+}
