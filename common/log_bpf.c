@@ -11,16 +11,19 @@
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char buf[1024];
+	const char *msg;
 	size_t n;
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	n = strlen(buf);
 	if (n && buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
+	/* libbpf's own lines mostly start with "libbpf: " already. */
+	msg = strncmp(buf, "libbpf: ", 8) ? buf : buf + 8;
 	if (level == LIBBPF_DEBUG)
-		log_debug("libbpf: %s", buf);
+		log_debug("libbpf: %s", msg);
 	else
-		log_warnx("libbpf: %s", buf);
+		log_warnx("libbpf: %s", msg);
 	return 0;
 }
 

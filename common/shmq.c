@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -154,11 +155,14 @@ int shmq_push(struct shmq *q, const void *entry, size_t len, uint64_t *seq)
 	return 0;
 }
 
+/* Both sides hold the same eventfd file description, so one of them could clear O_NONBLOCK
+ * under the other. RWF_NOWAIT keeps each call non-blocking whatever the shared flags say. */
 void shmq_ring(struct shmq *q)
 {
 	uint64_t one = 1;
+	struct iovec iov = { .iov_base = &one, .iov_len = sizeof(one) };
 
-	if (q->efd >= 0 && write(q->efd, &one, sizeof(one)) < 0) {
+	if (q->efd >= 0 && pwritev2(q->efd, &iov, 1, -1, RWF_NOWAIT) < 0) {
 		/* EAGAIN: counter saturated, the consumer is already woken. */
 	}
 }
@@ -246,8 +250,9 @@ void shmq_count_rejected(struct shmq *q)
 void shmq_clear_doorbell(struct shmq *q)
 {
 	uint64_t v;
+	struct iovec iov = { .iov_base = &v, .iov_len = sizeof(v) };
 
-	if (q->efd >= 0 && read(q->efd, &v, sizeof(v)) < 0) {
+	if (q->efd >= 0 && preadv2(q->efd, &iov, 1, -1, RWF_NOWAIT) < 0) {
 		/* EAGAIN: nothing pending. */
 	}
 }

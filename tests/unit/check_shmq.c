@@ -201,6 +201,25 @@ START_TEST(test_hostile_head)
 }
 END_TEST
 
+/* The peer shares the eventfd's file description and may clear O_NONBLOCK: clearing an empty
+ * doorbell must still return at once (the test's timeout catches a hang). */
+START_TEST(test_doorbell_never_blocks)
+{
+	struct shmq q;
+	int fd = new_queue(8, 16, &q);
+	int efd = eventfd(0, EFD_CLOEXEC); /* blocking, as a hostile peer could leave it */
+
+	q.efd = efd;
+	shmq_clear_doorbell(&q);
+	shmq_ring(&q);
+	shmq_clear_doorbell(&q);
+	shmq_clear_doorbell(&q);
+	shmq_detach(&q);
+	close(efd);
+	close(fd);
+}
+END_TEST
+
 static const char *learn_policy_json =
 	"{\"rules\":["
 	"{\"type\":\"hostname\",\"value\":\"example.com\",\"action\":\"allow\"},"
@@ -303,6 +322,7 @@ static Suite *shmq_suite(void)
 	tcase_add_test(tc, test_two_processes);
 	tcase_add_test(tc, test_wait_applied_times_out);
 	tcase_add_test(tc, test_hostile_head);
+	tcase_add_test(tc, test_doorbell_never_blocks);
 	tcase_add_test(tc, test_learn_validate_hostile);
 	suite_add_tcase(s, tc);
 	return s;
