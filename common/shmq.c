@@ -13,6 +13,7 @@
 #include <linux/futex.h>
 #include <stdint.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -156,13 +157,18 @@ int shmq_push(struct shmq *q, const void *entry, size_t len, uint64_t *seq)
 }
 
 /* Both sides hold the same eventfd file description, so one of them could clear O_NONBLOCK
- * under the other. RWF_NOWAIT keeps each call non-blocking whatever the shared flags say. */
+ * under the other. Reads use RWF_NOWAIT, which stays non-blocking whatever the shared flags say.
+ * eventfd has no write_iter, so pwritev2 cannot carry RWF_NOWAIT: a write blocks only when the
+ * counter would pass its maximum, so check POLLOUT first (a peer racing to fill the counter
+ * between the two calls is the one case left, and it can only stall its own doorbell). */
 void shmq_ring(struct shmq *q)
 {
+	struct pollfd pfd = { .fd = q->efd, .events = POLLOUT };
 	uint64_t one = 1;
-	struct iovec iov = { .iov_base = &one, .iov_len = sizeof(one) };
 
-	if (q->efd >= 0 && pwritev2(q->efd, &iov, 1, -1, RWF_NOWAIT) < 0) {
+	if (q->efd < 0 || poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT))
+		return;
+	if (write(q->efd, &one, sizeof(one)) < 0) {
 		/* EAGAIN: counter saturated, the consumer is already woken. */
 	}
 }

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,10 +210,15 @@ START_TEST(test_doorbell_never_blocks)
 	int fd = new_queue(8, 16, &q);
 	int efd = eventfd(0, EFD_CLOEXEC); /* blocking, as a hostile peer could leave it */
 
+	struct pollfd pfd = { .fd = efd, .events = POLLIN };
+
 	q.efd = efd;
 	shmq_clear_doorbell(&q);
-	shmq_ring(&q);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	shmq_ring(&q); /* the doorbell really rings */
+	ck_assert_int_eq(poll(&pfd, 1, 0), 1);
 	shmq_clear_doorbell(&q);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
 	shmq_clear_doorbell(&q);
 	shmq_detach(&q);
 	close(efd);
