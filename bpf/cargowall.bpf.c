@@ -21,6 +21,9 @@
 /* ICMPv6 neighbour discovery (RFC 4861): router solicitation .. redirect. */
 #define CW_ND_FIRST 133
 #define CW_ND_LAST 137
+/* DHCPv4 client and server ports: lease renewals keep the runner's address. */
+#define CW_DHCP_CLIENT_PORT 68
+#define CW_DHCP_SERVER_PORT 67
 
 /* ---- cgroup sock_addr hooks ------------------------------------------------------------ */
 
@@ -190,8 +193,10 @@ static __always_inline void tc_ports(struct __sk_buff *skb, __u32 off, struct co
 
 	if (ci->protocol != IPPROTO_TCP && ci->protocol != IPPROTO_UDP)
 		return;
-	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)) == 0)
+	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)) == 0) {
+		ci->sport = ports[0];
 		ci->dport = ports[1];
+	}
 }
 
 /* dnsd forwarding to its upstream: only its own sockets (cgroup id of the sending socket, which
@@ -207,6 +212,19 @@ static __always_inline bool tc_is_dnsd_upstream(struct __sk_buff *skb, const str
 	if (first_frag && ci->dport != s->dns_upstream_port)
 		return false;
 	return bpf_skb_cgroup_id(skb) == s->dnsd_cgroup_id;
+}
+
+/* Traffic that never leaves the link and keeps it working: link-local multicast 224.0.0.0/24
+ * (IGMP, routers never forward it) and DHCP from the client port to the server port (binding
+ * port 68 needs privilege). Without them default deny cuts a self-hosted runner off its
+ * network when its lease runs out. */
+static __always_inline bool tc_is_link_local_v4(const struct conn_info *ci, bool first_frag)
+{
+	if ((bpf_ntohl(ci->daddr[0]) & 0xffffff00) == 0xe0000000)
+		return true;
+	return first_frag && ci->protocol == IPPROTO_UDP &&
+	       ci->sport == bpf_htons(CW_DHCP_CLIENT_PORT) &&
+	       ci->dport == bpf_htons(CW_DHCP_SERVER_PORT);
 }
 
 static __always_inline int tc_ipv4(struct __sk_buff *skb, const struct cw_settings *s)
@@ -228,7 +246,8 @@ static __always_inline int tc_ipv4(struct __sk_buff *skb, const struct cw_settin
 	first_frag = !(ip.frag_off & bpf_htons(CW_IP_OFFSET));
 	if (first_frag)
 		tc_ports(skb, ETH_HLEN + ip.ihl * 4, &ci);
-	if (is_loopback_v4(ip.daddr) || tc_is_dnsd_upstream(skb, s, &ci, first_frag)) {
+	if (is_loopback_v4(ip.daddr) || tc_is_link_local_v4(&ci, first_frag) ||
+	    tc_is_dnsd_upstream(skb, s, &ci, first_frag)) {
 		count(CW_CNT_ALLOWED);
 		return TC_ACT_OK;
 	}
@@ -246,6 +265,12 @@ static __always_inline int tc_ipv6(struct __sk_buff *skb, const struct cw_settin
 	verdict_default(s, &v);
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) < 0)
 		return tc_finish(skb, s, &ci, &v);
+	/* Link-local multicast (ff02::/16: neighbour solicitation, MLD reports, DHCPv6) never
+	 * leaves the link. */
+	if (ip6.daddr.in6_u.u6_addr8[0] == 0xff && (ip6.daddr.in6_u.u6_addr8[1] & 0x0f) == 0x02) {
+		count(CW_CNT_ALLOWED);
+		return TC_ACT_OK;
+	}
 	/* Neighbour discovery keeps the link usable; only when ICMPv6 directly follows the fixed
 	 * header (extension headers: a later issue, with the IPv6 trie). */
 	if (ip6.nexthdr == IPPROTO_ICMPV6 &&

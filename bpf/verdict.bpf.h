@@ -50,6 +50,7 @@ struct {
 struct conn_info {
 	__u32 saddr[4]; /* network order; IPv4 in saddr[0] */
 	__u32 daddr[4];
+	__be16 sport;
 	__be16 dport;
 	__u8 family;
 	__u8 protocol;
