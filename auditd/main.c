@@ -65,14 +65,6 @@ struct auditd {
 	int last_write_errno;
 };
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: cargowall-auditd --mode enforce|audit --user NAME [--verbose]\n"
@@ -323,31 +315,6 @@ static int check_fds(void)
 	return 0;
 }
 
-static int setup_signals(sigset_t *run_mask)
-{
-	struct sigaction sa;
-	sigset_t block;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL))
-		return -errno;
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL))
-		return -errno;
-	/* Blocked except inside ppoll(): a stop request can only arrive while waiting, so it is
-	 * never missed between the flag check and the wait. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &block, run_mask))
-		return -errno;
-	sigdelset(run_mask, SIGTERM);
-	sigdelset(run_mask, SIGINT);
-	return 0;
-}
-
 static int run(struct auditd *a, const sigset_t *run_mask)
 {
 	static const struct timespec zero = { 0, 0 };
@@ -359,7 +326,7 @@ static int run(struct auditd *a, const sigset_t *run_mask)
 	pfd[0].events = POLLIN;
 	pfd[1].fd = a->evq.efd;
 	pfd[1].events = POLLIN;
-	while (!stop_requested) {
+	while (!child_stop_signal()) {
 		n = ppoll(pfd, 2, more ? &zero : NULL, run_mask);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -435,7 +402,7 @@ int main(int argc, char **argv)
 		log_warnx("ring buffer (fd %d): %s", CW_AUD_FD_RINGBUF, strerror(-err));
 		goto out;
 	}
-	err = setup_signals(&run_mask);
+	err = child_signals_init(&run_mask);
 	if (err) {
 		log_warnx("signals: %s", strerror(-err));
 		goto out;

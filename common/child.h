@@ -4,6 +4,7 @@
 #ifndef CW_COMMON_CHILD_H
 #define CW_COMMON_CHILD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -29,6 +30,13 @@
 #define CW_AUD_FD_EVQ_BELL 6 /* eventfd: dnsd rings after pushing */
 #define CW_AUD_FD_RINGBUF 7  /* BPF ring buffer map fd (opened from the pin by the launcher) */
 #define CW_AUD_FD_LOG 8	     /* audit log, O_WRONLY|O_APPEND */
+
+/* SIGTERM and SIGINT set the stop flag; they stay blocked except inside ppoll() called with
+ * *wait_mask, so a stop is never missed between checking child_stop_signal() and waiting.
+ * SIGPIPE is ignored. 0 or -errno. */
+int child_signals_init(sigset_t *wait_mask);
+/* The stop signal received (SIGTERM or SIGINT), or 0. */
+int child_stop_signal(void);
 
 /* Tell the launcher the child is live: write "R" to CW_FD_READY and close it. */
 void child_ready(void);

@@ -5,7 +5,6 @@
  * be regained, PR_SET_NO_NEW_PRIVS. Any failure is fatal: never continue half-dropped. */
 #include <errno.h>
 #include <grp.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,25 +15,6 @@
 
 #include "child.h"
 #include "log.h"
-
-void child_ready(void)
-{
-	if (write(CW_FD_READY, "R", 1) != 1)
-		fatal("ready pipe");
-	close(CW_FD_READY);
-}
-
-int child_lookup_user(const char *name, uid_t *uid, gid_t *gid)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-
-	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0 || !res)
-		return -ENOENT;
-	*uid = pw.pw_uid;
-	*gid = pw.pw_gid;
-	return 0;
-}
 
 static bool kept(cap_value_t c, const cap_value_t *keep, size_t n_keep)
 {

@@ -49,13 +49,6 @@ struct opts {
 	char ub_fwd[INET_ADDRSTRLEN + 8]; /* "a.b.c.d@port" for ub_ctx_set_fwd */
 };
 
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: cargowall-dnsd --mode enforce|audit --upstream IPV4[:PORT] --user NAME "
@@ -205,31 +198,6 @@ static int check_listener(int fd, const struct opts *o, struct sockaddr_in *boun
 	return 0;
 }
 
-/* SIGTERM/SIGINT stay blocked except inside ppoll(): libunbound's thread inherits the blocked
- * mask, so the signal always lands on the main thread, where ppoll returns EINTR. */
-static int setup_signals(sigset_t *waitmask)
-{
-	struct sigaction sa;
-	sigset_t block;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
-		return -errno;
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) < 0)
-		return -errno;
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &block, waitmask) < 0)
-		return -errno;
-	sigdelset(waitmask, SIGTERM);
-	sigdelset(waitmask, SIGINT);
-	return 0;
-}
-
 static void receive_batch(struct dnsd *d)
 {
 	uint8_t buf[4096];
@@ -267,7 +235,7 @@ static int event_loop(struct dnsd *d, const sigset_t *waitmask)
 		log_warnx("libunbound: no result fd");
 		return -EIO;
 	}
-	while (!got_signal) {
+	while (!child_stop_signal()) {
 		pfd[0].fd = d->sock;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = ubfd;
@@ -296,7 +264,7 @@ static int event_loop(struct dnsd *d, const sigset_t *waitmask)
 			return -EIO;
 		}
 	}
-	log_info("signal %d: exiting", (int)got_signal);
+	log_info("signal %d: exiting", child_stop_signal());
 	return 0;
 }
 
@@ -319,7 +287,7 @@ int main(int argc, char **argv)
 	d.sock = CW_DNSD_FD_UDP4;
 	policy_init(&d.policy);
 
-	err = setup_signals(&waitmask);
+	err = child_signals_init(&waitmask);
 	if (err) {
 		log_warnx("signals: %s", strerror(-err));
 		goto out;

@@ -25,13 +25,6 @@
  * frees their slots, so once a second is plenty. */
 #define ENF_SWEEP_INTERVAL_MS 1000
 
-static volatile sig_atomic_t quit_signal;
-
-static void on_signal(int sig)
-{
-	quit_signal = sig;
-}
-
 static void __attribute__((noreturn)) usage(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
@@ -203,37 +196,13 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 		usage("--dns-upstream is required");
 }
 
-static int signals_init(sigset_t *blocked_mask, sigset_t *poll_mask)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
-		return -errno;
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) < 0)
-		return -errno;
-	/* Blocked outside ppoll() and delivered only inside it: a signal can never slip in
-	 * between the flag check and the wait. */
-	sigemptyset(blocked_mask);
-	sigaddset(blocked_mask, SIGTERM);
-	sigaddset(blocked_mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, blocked_mask, poll_mask) < 0)
-		return -errno;
-	sigdelset(poll_mask, SIGTERM);
-	sigdelset(poll_mask, SIGINT);
-	return 0;
-}
-
 static void event_loop(struct enf *e, const sigset_t *poll_mask)
 {
 	uint64_t next_sweep = enf_now_ns() + ENF_SWEEP_INTERVAL_MS * 1000000ULL;
 	struct pollfd pfd = { .fd = CW_ENF_FD_DNSQ_BELL, .events = POLLIN };
 	bool more = false;
 
-	while (!quit_signal) {
+	while (!child_stop_signal()) {
 		uint64_t now = enf_now_ns();
 		struct timespec ts = { 0, 0 };
 		int n;
@@ -247,7 +216,7 @@ static void event_loop(struct enf *e, const sigset_t *poll_mask)
 		n = ppoll(&pfd, 1, &ts, poll_mask);
 		if (n < 0 && errno != EINTR)
 			fatal("ppoll");
-		if (quit_signal)
+		if (child_stop_signal())
 			break;
 		if (n > 0 && (pfd.revents & (POLLERR | POLLNVAL)))
 			fatalx("dnsq doorbell fd %d broke (revents %#x)", pfd.fd, pfd.revents);
@@ -263,13 +232,13 @@ static void event_loop(struct enf *e, const sigset_t *poll_mask)
 			next_sweep = enf_now_ns() + ENF_SWEEP_INTERVAL_MS * 1000000ULL;
 		}
 	}
-	log_info("signal %d: detaching", (int)quit_signal);
+	log_info("signal %d: detaching", child_stop_signal());
 }
 
 static int run(struct enf_opts *o)
 {
 	static const cap_value_t keep[] = { CAP_BPF, CAP_NET_ADMIN };
-	sigset_t blocked, poll_mask;
+	sigset_t poll_mask;
 	struct policy_error perr;
 	struct enf e;
 	int err, flags;
@@ -280,7 +249,7 @@ static int run(struct enf_opts *o)
 	e.tc_owned_fd = -1;
 	policy_init(&e.pol);
 
-	err = signals_init(&blocked, &poll_mask);
+	err = child_signals_init(&poll_mask);
 	if (err) {
 		log_warnx("signal setup: %s", strerror(-err));
 		return 1;
