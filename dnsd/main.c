@@ -35,9 +35,8 @@
 
 #include "../common/child.h"
 #include "../common/log.h"
+#include "../common/netaddr.h"
 #include "dnsd.h"
-
-#define UPSTREAM_DEFAULT_PORT 53
 
 struct opts {
 	const char *mode;
@@ -72,36 +71,11 @@ static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const ch
 
 static void parse_upstream(struct opts *o)
 {
-	char host[INET_ADDRSTRLEN + 1];
-	const char *colon = strchr(o->upstream, ':');
-	size_t hl = colon ? (size_t)(colon - o->upstream) : strlen(o->upstream);
+	const char *why;
 
-	if (hl == 0 || hl >= sizeof(host))
-		usage_error("--upstream: '%s' is not IPV4[:PORT]", o->upstream);
-	memcpy(host, o->upstream, hl);
-	host[hl] = '\0';
-	if (inet_pton(AF_INET, host, &o->up_addr) != 1)
-		usage_error("--upstream: '%s' is not an IPv4 address", host);
-	if (o->up_addr.s_addr == htonl(INADDR_ANY) ||
-	    o->up_addr.s_addr == htonl(INADDR_BROADCAST) || IN_MULTICAST(ntohl(o->up_addr.s_addr)))
-		usage_error("--upstream: %s cannot be a resolver's address", host);
-	o->up_port = UPSTREAM_DEFAULT_PORT;
-	if (colon) {
-		const char *ps = colon + 1;
-		unsigned long v;
-		char *end;
-
-		if (*ps < '0' || *ps > '9')
-			usage_error("--upstream: port '%s' is not a number", ps);
-		errno = 0;
-		v = strtoul(ps, &end, 10);
-		if (*end)
-			usage_error("--upstream: port '%s' is not a number", ps);
-		if (errno || v < 1 || v > 65535)
-			usage_error("--upstream: port '%s' is not in 1..65535", ps);
-		o->up_port = (uint16_t)v;
-	}
-	snprintf(o->ub_fwd, sizeof(o->ub_fwd), "%s@%u", host, o->up_port);
+	if (netaddr_parse_upstream(o->upstream, &o->up_addr, &o->up_port, &why))
+		usage_error("--upstream: '%s': %s", o->upstream, why);
+	snprintf(o->ub_fwd, sizeof(o->ub_fwd), "%s@%u", inet_ntoa(o->up_addr), o->up_port);
 }
 
 static void parse_args(int argc, char **argv, struct opts *o)

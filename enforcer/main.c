@@ -19,6 +19,7 @@
 
 #include "common/child.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "enforcer.h"
 
 /* Expired learned entries stop admitting traffic in the kernel at their deadline; the sweep only
@@ -75,36 +76,16 @@ static void opt_interface(struct enf_opts *o, const char *arg)
 	o->n_ifaces++;
 }
 
-/* IPV4[:PORT], port 1-65535, 53 when absent. */
 static void opt_upstream(struct enf_opts *o, const char *arg)
 {
-	char addr[INET_ADDRSTRLEN];
-	const char *colon = strchr(arg, ':');
-	unsigned long port = 53;
-	size_t alen = colon ? (size_t)(colon - arg) : strlen(arg);
 	struct in_addr in;
+	const char *why;
+	uint16_t port;
 
-	if (alen == 0 || alen >= sizeof(addr))
-		usage("--dns-upstream: '%s' is not IPV4[:PORT]", arg);
-	memcpy(addr, arg, alen);
-	addr[alen] = '\0';
-	if (inet_pton(AF_INET, addr, &in) != 1)
-		usage("--dns-upstream: '%s' is not an IPv4 address", addr);
-	if (colon) {
-		char *end;
-
-		errno = 0;
-		port = strtoul(colon + 1, &end, 10);
-		if (colon[1] < '0' || colon[1] > '9' || *end || errno || port < 1 || port > 65535)
-			usage("--dns-upstream: port '%s' is not a number from 1 to 65535",
-			      colon + 1);
-	}
-	if (in.s_addr == htonl(INADDR_ANY) || (ntohl(in.s_addr) >> 24) == 127)
-		usage("--dns-upstream: %s is not a remote resolver (dnsd itself listens on "
-		      "loopback)",
-		      addr);
+	if (netaddr_parse_upstream(arg, &in, &port, &why))
+		usage("--dns-upstream: '%s': %s", arg, why);
 	o->upstream = in.s_addr;
-	o->upstream_port = htons((uint16_t)port);
+	o->upstream_port = htons(port);
 }
 
 enum { OPT_MODE = 256, OPT_BPFFS, OPT_CGROUP, OPT_IFACE, OPT_DNSD_CG, OPT_UPSTREAM, OPT_CLEANUP };

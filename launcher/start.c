@@ -30,6 +30,7 @@
 
 #include "../common/child.h"
 #include "../common/log.h"
+#include "../common/netaddr.h"
 #include "../common/shmq.h"
 #include "../proto/maps.h"
 #include "launcher.h"
@@ -169,31 +170,15 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 }
 
 /* "a.b.c.d" or "a.b.c.d:port" -> "a.b.c.d:port" (port 53 when absent). */
-static int parse_upstream(const char *in, char *out, size_t len)
+static int parse_upstream(const char *in, char *out, size_t len, const char **why)
 {
-	char host[INET_ADDRSTRLEN + 1];
-	unsigned long port = 53;
 	struct in_addr a;
-	const char *colon = strchr(in, ':');
-	size_t hl = colon ? (size_t)(colon - in) : strlen(in);
+	uint16_t port;
+	int ret = netaddr_parse_upstream(in, &a, &port, why);
 
-	if (hl == 0 || hl >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, in, hl);
-	host[hl] = '\0';
-	if (inet_pton(AF_INET, host, &a) != 1)
-		return -EINVAL;
-	if (colon) {
-		char *end;
-
-		errno = 0;
-		port = strtoul(colon + 1, &end, 10);
-		if (errno || !colon[1] || *end || port < 1 || port > 65535 || colon[1] == '-' ||
-		    colon[1] == '+')
-			return -EINVAL;
-	}
-	snprintf(out, len, "%s:%lu", host, port);
-	return 0;
+	if (!ret)
+		snprintf(out, len, "%s:%u", inet_ntoa(a), port);
+	return ret;
 }
 
 static bool on_cgroup2(const char *path)
@@ -258,9 +243,11 @@ static int prepare(struct start_ctx *c)
 		return -EINVAL;
 	}
 	if (o->dns_upstream) {
-		if (parse_upstream(o->dns_upstream, c->upstream, sizeof(c->upstream)) < 0) {
-			fprintf(stderr, "cargowall: --dns-upstream: \"%s\": must be IPV4[:PORT]\n",
-				o->dns_upstream);
+		const char *why;
+
+		if (parse_upstream(o->dns_upstream, c->upstream, sizeof(c->upstream), &why) < 0) {
+			fprintf(stderr, "cargowall: --dns-upstream: \"%s\": %s\n", o->dns_upstream,
+				why);
 			return -EINVAL;
 		}
 	} else {

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
+#include "common/netaddr.h"
 #include "common/policy.h"
 #include "proto/maps.h"
 
@@ -203,6 +205,40 @@ START_TEST(test_files)
 }
 END_TEST
 
+START_TEST(test_upstream)
+{
+	static const char *const bad[] = { "",
+					   "10.0.0.1:",
+					   "10.0.0.1:0",
+					   "10.0.0.1:65536",
+					   "10.0.0.1:-1",
+					   "10.0.0.1:x",
+					   "127.0.0.53",
+					   "0.0.0.0",
+					   "255.255.255.255",
+					   "224.0.0.251",
+					   "dns.example",
+					   "::1",
+					   "10.0.0.1:53:53" };
+	struct in_addr a;
+	const char *why;
+	uint16_t port;
+	size_t i;
+
+	ck_assert_int_eq(netaddr_parse_upstream("10.199.0.2", &a, &port, &why), 0);
+	ck_assert_uint_eq(port, 53);
+	ck_assert_uint_eq(ntohl(a.s_addr), 0x0ac70002);
+	ck_assert_int_eq(netaddr_parse_upstream("10.199.0.2:5353", &a, &port, &why), 0);
+	ck_assert_uint_eq(port, 5353);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		ck_assert_msg(netaddr_parse_upstream(bad[i], &a, &port, &why) == -EINVAL,
+			      "accepted %s", bad[i]);
+		ck_assert_ptr_nonnull(why);
+	}
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -212,6 +248,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_good_config_canonical);
 	tcase_add_loop_test(tc, test_lists, 0, sizeof(list_cases) / sizeof(list_cases[0]));
 	tcase_add_test(tc, test_files);
+	tcase_add_test(tc, test_upstream);
 	suite_add_tcase(s, tc);
 	return s;
 }
