@@ -24,6 +24,9 @@
 #define CW_DNSD_FD_EVQ 7       /* memfd of the evq (producer) */
 #define CW_DNSD_FD_EVQ_BELL 8  /* eventfd: ring auditd */
 #define CW_DNSD_FD_UDP4 9      /* UDP socket bound to 127.0.0.1:53 */
+#define CW_DNSD_FD_TCP4 10     /* TCP socket bound to 127.0.0.1:53, listening */
+#define CW_DNSD_FD_UDP6 11     /* UDP socket bound to [::1]:53 (IPV6_V6ONLY) */
+#define CW_DNSD_FD_TCP6 12     /* TCP socket bound to [::1]:53, listening (IPV6_V6ONLY) */
 
 /* cargowall-auditd */
 #define CW_AUD_FD_EVQ 5	     /* memfd of the evq (consumer) */
