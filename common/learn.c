@@ -6,9 +6,10 @@
 
 #include "../proto/maps.h"
 
-const char *learn_addr_refused(uint8_t family, const uint8_t a[16])
+const char *learn_addr_refused(uint8_t family, const uint8_t a[16], unsigned int flags)
 {
 	static const uint8_t zero[16];
+	bool priv = !(flags & LEARN_ALLOW_PRIVATE);
 
 	if (family == 4) {
 		if (!a[0])
@@ -21,6 +22,9 @@ const char *learn_addr_refused(uint8_t family, const uint8_t a[16])
 			return "multicast address";
 		if (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255)
 			return "broadcast address";
+		if (priv && (a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+			     (a[0] == 192 && a[1] == 168) || (a[0] == 100 && (a[1] & 0xc0) == 64)))
+			return "private address (learned only with --allow-private-answers)";
 		return NULL;
 	}
 	if (family == 6) {
@@ -34,13 +38,15 @@ const char *learn_addr_refused(uint8_t family, const uint8_t a[16])
 			return "multicast address";
 		if (!memcmp(a, zero, 10) && a[10] == 0xff && a[11] == 0xff)
 			return "IPv4-mapped address (learn the IPv4 address instead)";
+		if (priv && (a[0] & 0xfe) == 0xfc)
+			return "private address fc00::/7 (learned only with --allow-private-answers)";
 		return NULL;
 	}
 	return "unknown address family";
 }
 
-int learn_validate(const struct policy *p, const struct cw_dnsq_entry *e, struct learn_route *out,
-		   const char **why)
+int learn_validate(const struct policy *p, const struct cw_dnsq_entry *e, unsigned int flags,
+		   struct learn_route *out, const char **why)
 {
 	const struct policy_rule *r;
 	uint8_t action;
@@ -81,7 +87,7 @@ int learn_validate(const struct policy *p, const struct cw_dnsq_entry *e, struct
 		*why = "the policy does not allow this name by this rule";
 		return -EINVAL;
 	}
-	*why = learn_addr_refused(e->family, e->addr);
+	*why = learn_addr_refused(e->family, e->addr, flags);
 	if (*why)
 		return -EINVAL;
 	ttl = e->ttl;

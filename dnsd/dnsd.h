@@ -52,7 +52,8 @@ struct pending;
 
 struct dnsd {
 	enum cw_mode mode;
-	int sock; /* CW_DNSD_FD_UDP4 */
+	unsigned int learn_flags; /* LEARN_ALLOW_PRIVATE (common/learn.h) */
+	int sock;		  /* CW_DNSD_FD_UDP4 */
 	struct policy policy;
 	struct shmq dnsq;
 	struct shmq evq;

@@ -34,6 +34,7 @@
 #include <unbound.h>
 
 #include "../common/child.h"
+#include "../common/learn.h"
 #include "../common/log.h"
 #include "../common/netaddr.h"
 #include "dnsd.h"
@@ -43,6 +44,7 @@ struct opts {
 	const char *upstream;
 	const char *user;
 	bool verbose;
+	bool allow_private;
 	struct in_addr up_addr;
 	uint16_t up_port;
 	char ub_fwd[INET_ADDRSTRLEN + 8]; /* "a.b.c.d@port" for ub_ctx_set_fwd */
@@ -51,7 +53,7 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: cargowall-dnsd --mode enforce|audit --upstream IPV4[:PORT] --user NAME "
-		   "[--verbose]\n"
+		   "[--allow-private-answers] [--verbose]\n"
 		   "Started by cargowall with its fds at fixed numbers; not meant to be run by "
 		   "hand.\n");
 }
@@ -85,6 +87,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "upstream", required_argument, NULL, 'u' },
 		{ "user", required_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "allow-private-answers", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -109,6 +112,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'v':
 			o->verbose = true;
+			continue;
+		case 'P':
+			o->allow_private = true;
 			continue;
 		case 'h':
 			usage(stdout);
@@ -258,6 +264,7 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	log_setverbose(o.verbose);
 	d.mode = strcmp(o.mode, "audit") ? CW_MODE_ENFORCE : CW_MODE_AUDIT;
+	d.learn_flags = o.allow_private ? LEARN_ALLOW_PRIVATE : 0;
 	d.sock = CW_DNSD_FD_UDP4;
 	policy_init(&d.policy);
 

@@ -188,7 +188,7 @@ static int learn_answers(struct dnsd *d, const struct pending *p, const struct u
 		e.ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
 		memcpy(e.addr, res->data[i], 4);
 		memcpy(e.name, p->canon, sizeof(e.name));
-		why = learn_addr_refused(4, e.addr);
+		why = learn_addr_refused(4, e.addr, d->learn_flags);
 		if (why) {
 			char a[INET_ADDRSTRLEN];
 

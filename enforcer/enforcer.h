@@ -32,7 +32,8 @@ struct enf_iface {
 struct enf_opts {
 	bool cleanup;
 	bool verbose;
-	uint32_t mode; /* enum cw_mode */
+	unsigned int learn_flags; /* LEARN_ALLOW_PRIVATE (common/learn.h) */
+	uint32_t mode;		  /* enum cw_mode */
 	const char *bpffs;
 	const char *cgroup;
 	const char *dnsd_cgroup;

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "common/child.h"
+#include "common/learn.h"
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "enforcer.h"
@@ -43,7 +44,8 @@ static void usage(const char *fmt, ...)
 	fprintf(stderr,
 		"usage: cargowall-enforcer --mode enforce|audit --bpffs DIR --cgroup DIR\n"
 		"                          --interface IF [--interface IF]... --dnsd-cgroup DIR\n"
-		"                          --dns-upstream IPV4[:PORT] [--verbose]\n"
+		"                          --dns-upstream IPV4[:PORT] [--allow-private-answers]\n"
+		"                          [--verbose]\n"
 		"       cargowall-enforcer --cleanup --bpffs DIR --cgroup DIR --interface IF...\n"
 		"                          [--verbose]\n");
 	exit(2);
@@ -88,7 +90,16 @@ static void opt_upstream(struct enf_opts *o, const char *arg)
 	o->upstream_port = htons(port);
 }
 
-enum { OPT_MODE = 256, OPT_BPFFS, OPT_CGROUP, OPT_IFACE, OPT_DNSD_CG, OPT_UPSTREAM, OPT_CLEANUP };
+enum {
+	OPT_MODE = 256,
+	OPT_BPFFS,
+	OPT_CGROUP,
+	OPT_IFACE,
+	OPT_DNSD_CG,
+	OPT_UPSTREAM,
+	OPT_CLEANUP,
+	OPT_PRIVATE
+};
 
 static void parse_args(int argc, char **argv, struct enf_opts *o)
 {
@@ -100,6 +111,7 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 		{ "dnsd-cgroup", required_argument, NULL, OPT_DNSD_CG },
 		{ "dns-upstream", required_argument, NULL, OPT_UPSTREAM },
 		{ "cleanup", no_argument, NULL, OPT_CLEANUP },
+		{ "allow-private-answers", no_argument, NULL, OPT_PRIVATE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -146,6 +158,9 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 			break;
 		case OPT_CLEANUP:
 			o->cleanup = true;
+			break;
+		case OPT_PRIVATE:
+			o->learn_flags |= LEARN_ALLOW_PRIVATE;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -156,7 +156,7 @@ static void learn_one(struct enf *e, const struct cw_dnsq_entry *ent)
 	bool exists;
 
 	name_for_log(name, sizeof(name), ent->name, sizeof(ent->name));
-	if (learn_validate(&e->pol, ent, &r, &why)) {
+	if (learn_validate(&e->pol, ent, e->o->learn_flags, &r, &why)) {
 		shmq_count_rejected(&e->q);
 		log_warnx("dnsq: refused an entry for '%s' (rule %u): %s", name, ent->rule_id, why);
 		return;

@@ -32,6 +32,7 @@ struct launch_opts {
 	const char *dnsd_user, *auditd_user;
 	bool foreground;
 	bool verbose;
+	bool allow_private; /* --allow-private-answers */
 };
 
 /* What start recorded in <state-dir>/state.json, so that stop and status need no options. */

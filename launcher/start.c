@@ -68,7 +68,8 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 		O_FG,
 		O_VERBOSE,
 		O_DNSD_USER,
-		O_AUDITD_USER
+		O_AUDITD_USER,
+		O_PRIVATE,
 	};
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, O_CONFIG },
@@ -87,6 +88,7 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 		{ "verbose", no_argument, NULL, O_VERBOSE },
 		{ "dnsd-user", required_argument, NULL, O_DNSD_USER },
 		{ "auditd-user", required_argument, NULL, O_AUDITD_USER },
+		{ "allow-private-answers", no_argument, NULL, O_PRIVATE },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -150,6 +152,9 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 			break;
 		case O_AUDITD_USER:
 			o->auditd_user = optarg;
+			break;
+		case O_PRIVATE:
+			o->allow_private = true;
 			break;
 		default:
 			fprintf(stderr, "cargowall: start: see `cargowall --help`\n");
@@ -550,6 +555,8 @@ static int run_children(struct start_ctx *c)
 	argv[n++] = dnsd_cg;
 	argv[n++] = "--dns-upstream";
 	argv[n++] = c->upstream;
+	if (c->o.allow_private)
+		argv[n++] = "--allow-private-answers";
 	if (c->o.verbose)
 		argv[n++] = "--verbose";
 	argv[n] = NULL;
@@ -592,6 +599,8 @@ static int run_children(struct start_ctx *c)
 	argv[n++] = c->upstream;
 	argv[n++] = "--user";
 	argv[n++] = (char *)c->o.dnsd_user;
+	if (c->o.allow_private)
+		argv[n++] = "--allow-private-answers";
 	if (c->o.verbose)
 		argv[n++] = "--verbose";
 	argv[n] = NULL;

@@ -57,10 +57,11 @@ JSON
 say "== Policy (enforce mode)"
 sed 's/^/   /' "$LAB/policy.json"
 say
-say "== cargowall start"
+say "== cargowall start (--allow-private-answers: the lab's servers have private addresses,"
+say "   which cargowall otherwise never learns from DNS answers)"
 if ! lab_cw start --config "$LAB/policy.json" --mode enforce --interface "$LAB_IF" \
 	--cgroup "$LAB_CG" --dns-upstream "$LAB_UPSTREAM" --audit-log "$LAB_AUDIT" \
-	--state-dir "$LAB_STATE" --bpffs "$LAB_PINS"; then
+	--state-dir "$LAB_STATE" --bpffs "$LAB_PINS" --allow-private-answers; then
 	say "cargowall start failed; its output:"
 	sed 's/^/   | /' "$LAB_CWLOG"
 	exit 1

@@ -260,58 +260,74 @@ START_TEST(test_learn_validate_hostile)
 		policy_parse_json(&p, learn_policy_json, strlen(learn_policy_json), "test", &err),
 		0);
 	good_entry(&e);
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), 0);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), 0);
 	ck_assert_uint_eq(r.rule_id, 1);
 	ck_assert_uint_eq(r.prefixlen, 32);
 	ck_assert_uint_eq(r.ttl_s, 300);
 
 	e.ttl = 1;
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), 0);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), 0);
 	ck_assert_uint_eq(r.ttl_s, CW_TTL_FLOOR_S);
 	e.ttl = 0xffffffff;
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), 0);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), 0);
 	ck_assert_uint_eq(r.ttl_s, CW_TTL_CAP_S);
 
 	good_entry(&e);
 	e.family = 5;
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), -EINVAL);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
 	good_entry(&e);
 	e.prefixlen = 24; /* a subnet: only host routes are learned */
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), -EINVAL);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
 	good_entry(&e);
 	memset(e.name, 'a', sizeof(e.name)); /* no NUL */
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), -EINVAL);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
 	good_entry(&e);
 	e.rule_id = 0;
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), -EINVAL);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
 	e.rule_id = 99;
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), -EINVAL);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
 	e.rule_id = 3; /* a CIDR rule */
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), -EINVAL);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
 	good_entry(&e);
 	strcpy(e.name, "bad.example.com"); /* rule 1 matches, but rule 2 denies it */
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), -EINVAL);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
 	e.rule_id = 2;
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), -EINVAL);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
 	good_entry(&e);
 	strcpy(e.name, "evil.test"); /* not covered by rule 1 */
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), -EINVAL);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
 	good_entry(&e);
 	e.addr[0] = 127;
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), -EINVAL);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(why, "loopback"));
 	e.addr[0] = 169;
 	e.addr[1] = 254;
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), -EINVAL);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
 	good_entry(&e);
 	e.addr[7] = 1; /* junk past an IPv4 address */
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), -EINVAL);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
 	good_entry(&e);
 	e.rule_id = 4;
 	strcpy(e.name, "a.wild.test");
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), 0);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), 0);
 	strcpy(e.name, "a.b.wild.test");
-	ck_assert_int_eq(learn_validate(&p, &e, &r, &why), -EINVAL);
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
+	/* private ranges only when the operator asked for them */
+	good_entry(&e);
+	e.addr[0] = 10;
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "private"));
+	ck_assert_int_eq(learn_validate(&p, &e, LEARN_ALLOW_PRIVATE, &r, &why), 0);
+	e.addr[0] = 172;
+	e.addr[1] = 20;
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
+	e.addr[1] = 32; /* 172.32/16 is public */
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), 0);
+	e.addr[0] = 192;
+	e.addr[1] = 168;
+	ck_assert_int_eq(learn_validate(&p, &e, 0, &r, &why), -EINVAL);
+	e.addr[0] = 127;
+	ck_assert_int_eq(learn_validate(&p, &e, LEARN_ALLOW_PRIVATE, &r, &why), -EINVAL);
 	policy_free(&p);
 }
 END_TEST
