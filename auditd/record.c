@@ -290,6 +290,10 @@ static const char *hook_name(uint8_t hook, char *buf, size_t len)
 		return "connect6";
 	case CW_HOOK_TC_EGRESS:
 		return "tc";
+	case CW_HOOK_SENDMSG4:
+		return "sendmsg4";
+	case CW_HOOK_SENDMSG6:
+		return "sendmsg6";
 	}
 	/* a hook added to the kernel side before auditd knows its name: keep the event */
 	snprintf(buf, len, "hook-%u", hook);

@@ -50,22 +50,31 @@ static __always_inline void sock_event(struct bpf_sock_addr *ctx, const struct c
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* Apply a verdict at connect(): deny in enforce mode is EPERM at once, no packet leaves. */
-static __always_inline int sock_finish(struct bpf_sock_addr *ctx, const struct cw_settings *s,
-				       const struct conn_info *ci, const struct verdict *v)
+/* Apply a verdict at connect() or sendmsg(): deny in enforce mode is EPERM at once, no packet
+ * leaves. An allowed socket is remembered with its destination, so that TC keeps passing its
+ * packets after a learned address expires; for unconnected UDP only the first datagram to a
+ * destination is reported. */
+static __always_inline int sock_judge(struct bpf_sock_addr *ctx, const struct cw_settings *s,
+				      const struct conn_info *ci)
 {
-	if (v->allow) {
+	struct verdict v;
+	bool fresh;
+
+	verdict_ci(s, ci, &v);
+	if (v.allow) {
 		count(CW_CNT_ALLOWED);
-		sock_event(ctx, ci, CW_EV_CONN_ALLOWED, 0, v->rule_id);
+		fresh = socks_remember(bpf_get_socket_cookie(ctx), ci, v.rule_id);
+		if (fresh || (ci->hook != CW_HOOK_SENDMSG4 && ci->hook != CW_HOOK_SENDMSG6))
+			sock_event(ctx, ci, CW_EV_CONN_ALLOWED, 0, v.rule_id);
 		return SYS_PROCEED;
 	}
 	if (settings_audit(s)) {
 		count(CW_CNT_WOULD_DENY);
-		sock_event(ctx, ci, CW_EV_CONN_BLOCKED, CW_EVF_WOULD_DENY, v->rule_id);
+		sock_event(ctx, ci, CW_EV_CONN_BLOCKED, CW_EVF_WOULD_DENY, v.rule_id);
 		return SYS_PROCEED;
 	}
 	count(CW_CNT_BLOCKED);
-	sock_event(ctx, ci, CW_EV_CONN_BLOCKED, 0, v->rule_id);
+	sock_event(ctx, ci, CW_EV_CONN_BLOCKED, 0, v.rule_id);
 	return SYS_REJECT;
 }
 
@@ -82,45 +91,70 @@ static __always_inline bool is_local_v4(__be32 a)
 	return a == 0 || is_loopback_v4(a);
 }
 
-static __always_inline int connect_v4(struct bpf_sock_addr *ctx, const struct cw_settings *s,
-				      __be32 daddr, __u8 hook)
+static __always_inline bool is_dns(struct bpf_sock_addr *ctx)
 {
-	struct conn_info ci = {};
-	struct verdict v;
-
-	if (is_local_v4(daddr))
-		return SYS_PROCEED;
-	ci.daddr[0] = daddr;
 	/* user_port holds the port in network order in its low 16 bits; a 4-byte load is the
 	 * access every kernel accepts. */
-	ci.dport = (__be16)ctx->user_port;
-	ci.family = 4;
-	ci.protocol = (__u8)ctx->protocol;
-	ci.hook = hook;
-	verdict_v4(s, daddr, &v);
-	return sock_finish(ctx, s, &ci, &v);
+	return (__be16)ctx->user_port == bpf_htons(CW_DNS_PORT) &&
+	       (ctx->protocol == IPPROTO_UDP || ctx->protocol == IPPROTO_TCP);
 }
 
-SEC("cgroup/connect4")
-int cw_connect4(struct bpf_sock_addr *ctx)
+/* Forced DNS path: a query to port 53 of any address goes to dnsd instead, which answers by
+ * policy. The original destination is kept by socket cookie for recvmsg/getpeername. */
+static __always_inline void dns_remember(struct bpf_sock_addr *ctx, const __be32 addr[4],
+					 __u8 family)
+{
+	struct cw_dns_orig orig = {};
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+
+	orig.addr[0] = addr[0];
+	orig.addr[1] = addr[1];
+	orig.addr[2] = addr[2];
+	orig.addr[3] = addr[3];
+	orig.port = bpf_htons(CW_DNS_PORT);
+	orig.family = family;
+	/* Should the update fail, the query still goes to dnsd; only the reply's source address
+	 * is then not restored. */
+	bpf_map_update_elem(&dns_orig, &cookie, &orig, BPF_ANY);
+	count(CW_CNT_DNS_REDIRECTED);
+}
+
+/* connect4 and sendmsg4: AF_INET sockets. */
+static __always_inline int sock_hook4(struct bpf_sock_addr *ctx, __u8 hook)
 {
 	const struct cw_settings *s = settings_get();
+	struct conn_info ci = {};
+	__be32 daddr;
 
 	/* The verifier needs the check; the one-slot array always has key 0. */
 	if (!s)
 		return SYS_REJECT;
 	if (is_dnsd(s))
 		return SYS_PROCEED;
-	return connect_v4(ctx, s, ctx->user_ip4, CW_HOOK_CONNECT4);
+	daddr = ctx->user_ip4;
+	if (is_dns(ctx) && daddr != bpf_htonl(CW_DNSD_ADDR4)) {
+		ci.daddr[0] = daddr;
+		dns_remember(ctx, ci.daddr, 4);
+		ctx->user_ip4 = bpf_htonl(CW_DNSD_ADDR4);
+		return SYS_PROCEED;
+	}
+	if (is_local_v4(daddr))
+		return SYS_PROCEED;
+	ci.daddr[0] = daddr;
+	ci.dport = (__be16)ctx->user_port;
+	ci.family = 4;
+	ci.protocol = (__u8)ctx->protocol;
+	ci.hook = hook;
+	return sock_judge(ctx, s, &ci);
 }
 
-SEC("cgroup/connect6")
-int cw_connect6(struct bpf_sock_addr *ctx)
+/* connect6 and sendmsg6: AF_INET6 sockets, which may also reach IPv4 through ::ffff:a.b.c.d. */
+static __always_inline int sock_hook6(struct bpf_sock_addr *ctx, __u8 hook)
 {
 	const struct cw_settings *s = settings_get();
 	struct conn_info ci = {};
-	struct verdict v;
 	__u32 a0, a1, a2, a3;
+	bool mapped;
 
 	if (!s)
 		return SYS_REJECT;
@@ -131,23 +165,137 @@ int cw_connect6(struct bpf_sock_addr *ctx)
 	a1 = ctx->user_ip6[1];
 	a2 = ctx->user_ip6[2];
 	a3 = ctx->user_ip6[3];
+	mapped = !a0 && !a1 && a2 == bpf_htonl(0xffff);
+	if (is_dns(ctx) && !(mapped && a3 == bpf_htonl(CW_DNSD_ADDR4)) &&
+	    !(!a0 && !a1 && !a2 && a3 == bpf_htonl(1))) {
+		ci.daddr[0] = a0;
+		ci.daddr[1] = a1;
+		ci.daddr[2] = a2;
+		ci.daddr[3] = a3;
+		dns_remember(ctx, ci.daddr, 6);
+		/* ::ffff:127.0.0.1 keeps an IPv4 destination IPv4; ::1 otherwise. */
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = mapped ? bpf_htonl(0xffff) : 0;
+		ctx->user_ip6[3] = mapped ? bpf_htonl(CW_DNSD_ADDR4) : bpf_htonl(1);
+		return SYS_PROCEED;
+	}
 	if (!a0 && !a1 && !a2 && (!a3 || a3 == bpf_htonl(1)))
 		return SYS_PROCEED; /* :: and ::1 */
-	if (!a0 && !a1 && a2 == bpf_htonl(0xffff))
-		/* ::ffff:a.b.c.d leaves as IPv4 to a.b.c.d: judge (and report) it as that. */
-		return connect_v4(ctx, s, a3, CW_HOOK_CONNECT6);
-
-	/* No IPv6 trie yet: the default action decides. */
-	ci.daddr[0] = a0;
-	ci.daddr[1] = a1;
-	ci.daddr[2] = a2;
-	ci.daddr[3] = a3;
 	ci.dport = (__be16)ctx->user_port;
-	ci.family = 6;
 	ci.protocol = (__u8)ctx->protocol;
-	ci.hook = CW_HOOK_CONNECT6;
-	verdict_default(s, &v);
-	return sock_finish(ctx, s, &ci, &v);
+	ci.hook = hook;
+	if (mapped) {
+		/* ::ffff:a.b.c.d leaves as IPv4 to a.b.c.d: judge (and report) it as that. */
+		if (is_local_v4(a3))
+			return SYS_PROCEED;
+		ci.daddr[0] = a3;
+		ci.family = 4;
+	} else {
+		ci.daddr[0] = a0;
+		ci.daddr[1] = a1;
+		ci.daddr[2] = a2;
+		ci.daddr[3] = a3;
+		ci.family = 6;
+	}
+	return sock_judge(ctx, s, &ci);
+}
+
+SEC("cgroup/connect4")
+int cw_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock_hook4(ctx, CW_HOOK_CONNECT4);
+}
+
+SEC("cgroup/connect6")
+int cw_connect6(struct bpf_sock_addr *ctx)
+{
+	return sock_hook6(ctx, CW_HOOK_CONNECT6);
+}
+
+/* Unconnected UDP (sendto/sendmsg with an address) is judged per destination like connect. */
+SEC("cgroup/sendmsg4")
+int cw_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_hook4(ctx, CW_HOOK_SENDMSG4);
+}
+
+SEC("cgroup/sendmsg6")
+int cw_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock_hook6(ctx, CW_HOOK_SENDMSG6);
+}
+
+/* A reply from dnsd to a redirected socket: show the client the address it queried. These
+ * hooks may only rewrite, never refuse (the kernel requires 1). */
+static __always_inline const struct cw_dns_orig *dns_orig_of(struct bpf_sock_addr *ctx, __u8 family)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	const struct cw_dns_orig *o = bpf_map_lookup_elem(&dns_orig, &cookie);
+
+	return o && o->family == family ? o : NULL;
+}
+
+static __always_inline int restore4(struct bpf_sock_addr *ctx)
+{
+	const struct cw_dns_orig *o;
+
+	if ((__be16)ctx->user_port != bpf_htons(CW_DNS_PORT) ||
+	    ctx->user_ip4 != bpf_htonl(CW_DNSD_ADDR4))
+		return 1;
+	o = dns_orig_of(ctx, 4);
+	if (o)
+		ctx->user_ip4 = o->addr[0];
+	return 1;
+}
+
+static __always_inline int restore6(struct bpf_sock_addr *ctx)
+{
+	const struct cw_dns_orig *o;
+	__u32 a0, a1, a2, a3;
+
+	if ((__be16)ctx->user_port != bpf_htons(CW_DNS_PORT))
+		return 1;
+	a0 = ctx->user_ip6[0];
+	a1 = ctx->user_ip6[1];
+	a2 = ctx->user_ip6[2];
+	a3 = ctx->user_ip6[3];
+	if (a0 || a1 ||
+	    !((!a2 && a3 == bpf_htonl(1)) ||
+	      (a2 == bpf_htonl(0xffff) && a3 == bpf_htonl(CW_DNSD_ADDR4))))
+		return 1;
+	o = dns_orig_of(ctx, 6);
+	if (o) {
+		ctx->user_ip6[0] = o->addr[0];
+		ctx->user_ip6[1] = o->addr[1];
+		ctx->user_ip6[2] = o->addr[2];
+		ctx->user_ip6[3] = o->addr[3];
+	}
+	return 1;
+}
+
+SEC("cgroup/recvmsg4")
+int cw_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return restore4(ctx);
+}
+
+SEC("cgroup/recvmsg6")
+int cw_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return restore6(ctx);
+}
+
+SEC("cgroup/getpeername4")
+int cw_getpeername4(struct bpf_sock_addr *ctx)
+{
+	return restore4(ctx);
+}
+
+SEC("cgroup/getpeername6")
+int cw_getpeername6(struct bpf_sock_addr *ctx)
+{
+	return restore6(ctx);
 }
 
 /* ---- TC egress -------------------------------------------------------------------------- */
@@ -227,6 +375,29 @@ static __always_inline bool tc_is_link_local_v4(const struct conn_info *ci, bool
 	       ci->dport == bpf_htons(CW_DHCP_SERVER_PORT);
 }
 
+/* DNS leaves only through dnsd (its upstream traffic passed above): any other packet to port
+ * 53 is dropped whatever the policy says, or the forced DNS path would have a side door. Then a
+ * socket the sock_addr hooks allowed to this destination keeps passing after its address
+ * expired; the rest is judged by address. */
+static __always_inline int tc_judge(struct __sk_buff *skb, const struct cw_settings *s,
+				    const struct conn_info *ci, bool first_frag)
+{
+	struct verdict v;
+
+	if (first_frag && (ci->protocol == IPPROTO_UDP || ci->protocol == IPPROTO_TCP) &&
+	    ci->dport == bpf_htons(CW_DNS_PORT)) {
+		v.allow = false;
+		v.rule_id = 0;
+		return tc_finish(skb, s, ci, &v);
+	}
+	if (socks_known(bpf_get_socket_cookie(skb), ci)) {
+		count(CW_CNT_ALLOWED);
+		return TC_ACT_OK;
+	}
+	verdict_ci(s, ci, &v);
+	return tc_finish(skb, s, ci, &v);
+}
+
 static __always_inline int tc_ipv4(struct __sk_buff *skb, const struct cw_settings *s)
 {
 	struct conn_info ci = { .family = 4, .hook = CW_HOOK_TC_EGRESS };
@@ -251,8 +422,7 @@ static __always_inline int tc_ipv4(struct __sk_buff *skb, const struct cw_settin
 		count(CW_CNT_ALLOWED);
 		return TC_ACT_OK;
 	}
-	verdict_v4(s, ip.daddr, &v);
-	return tc_finish(skb, s, &ci, &v);
+	return tc_judge(skb, s, &ci, first_frag);
 }
 
 static __always_inline int tc_ipv6(struct __sk_buff *skb, const struct cw_settings *s)
@@ -262,9 +432,10 @@ static __always_inline int tc_ipv6(struct __sk_buff *skb, const struct cw_settin
 	struct verdict v;
 	__u8 type;
 
-	verdict_default(s, &v);
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) < 0)
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) < 0) {
+		verdict_default(s, &v);
 		return tc_finish(skb, s, &ci, &v);
+	}
 	/* Link-local multicast (ff02::/16: neighbour solicitation, MLD reports, DHCPv6) never
 	 * leaves the link. */
 	if (ip6.daddr.in6_u.u6_addr8[0] == 0xff && (ip6.daddr.in6_u.u6_addr8[1] & 0x0f) == 0x02) {
@@ -283,7 +454,7 @@ static __always_inline int tc_ipv6(struct __sk_buff *skb, const struct cw_settin
 	__builtin_memcpy(ci.daddr, &ip6.daddr, sizeof(ci.daddr));
 	ci.protocol = ip6.nexthdr;
 	tc_ports(skb, ETH_HLEN + sizeof(ip6), &ci);
-	return tc_finish(skb, s, &ci, &v);
+	return tc_judge(skb, s, &ci, true);
 }
 
 /* Attached only to Ethernet uplinks (the enforcer checks the device type), so the frame starts

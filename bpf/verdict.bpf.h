@@ -28,11 +28,33 @@ struct {
 } lpm_v4 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, CW_LPM_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cw_lpm_v6_key);
+	__type(value, struct cw_lpm_val);
+} lpm_v6 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct cw_settings);
 } settings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CW_SOCKS_MAX);
+	__type(key, struct cw_sock_key);
+	__type(value, struct cw_sock_val);
+} socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CW_DNS_ORIG_MAX);
+	__type(key, __u64);
+	__type(value, struct cw_dns_orig);
+} dns_orig SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -111,6 +133,70 @@ static __always_inline void verdict_v4(const struct cw_settings *s, __be32 daddr
 		return;
 	}
 	verdict_default(s, v);
+}
+
+static __always_inline void verdict_v6(const struct cw_settings *s, const __u32 daddr[4],
+				       struct verdict *v)
+{
+	struct cw_lpm_v6_key key = { .prefixlen = 128 };
+	struct cw_lpm_val *val;
+
+	key.addr[0] = daddr[0];
+	key.addr[1] = daddr[1];
+	key.addr[2] = daddr[2];
+	key.addr[3] = daddr[3];
+	val = bpf_map_lookup_elem(&lpm_v6, &key);
+	if (val && (val->expires_ns == 0 || val->expires_ns > bpf_ktime_get_ns())) {
+		v->allow = val->action == CW_ACTION_ALLOW;
+		v->rule_id = val->rule_id;
+		return;
+	}
+	verdict_default(s, v);
+}
+
+static __always_inline void verdict_ci(const struct cw_settings *s, const struct conn_info *ci,
+				       struct verdict *v)
+{
+	if (ci->family == 4)
+		verdict_v4(s, ci->daddr[0], v);
+	else
+		verdict_v6(s, ci->daddr, v);
+}
+
+static __always_inline void sock_key(struct cw_sock_key *k, __u64 cookie,
+				     const struct conn_info *ci)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->cookie = cookie;
+	k->daddr[0] = ci->daddr[0];
+	k->daddr[1] = ci->daddr[1];
+	k->daddr[2] = ci->daddr[2];
+	k->daddr[3] = ci->daddr[3];
+	k->dport = ci->dport;
+	k->family = ci->family;
+}
+
+/* Remember an allowed socket and destination. True when it was not known yet. */
+static __always_inline bool socks_remember(__u64 cookie, const struct conn_info *ci, __u32 rule_id)
+{
+	struct cw_sock_val val = { .rule_id = rule_id };
+	struct cw_sock_key k;
+
+	sock_key(&k, cookie, ci);
+	if (bpf_map_lookup_elem(&socks, &k))
+		return false;
+	bpf_map_update_elem(&socks, &k, &val, BPF_ANY);
+	return true;
+}
+
+static __always_inline bool socks_known(__u64 cookie, const struct conn_info *ci)
+{
+	struct cw_sock_key k;
+
+	if (!cookie)
+		return false;
+	sock_key(&k, cookie, ci);
+	return bpf_map_lookup_elem(&socks, &k) != NULL;
 }
 
 /* A reserved record, zeroed and stamped, or NULL (counted as lost: never silent). */

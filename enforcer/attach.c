@@ -27,6 +27,24 @@
 #include "common/log.h"
 #include "enforcer.h"
 
+const struct enf_cg_prog enf_cg_progs[ENF_CG_PROGS] = {
+	{ "cw_connect4", CW_PIN_LINK_CONNECT4, BPF_CGROUP_INET4_CONNECT },
+	{ "cw_connect6", CW_PIN_LINK_CONNECT6, BPF_CGROUP_INET6_CONNECT },
+	{ "cw_sendmsg4", CW_PIN_LINK_SENDMSG4, BPF_CGROUP_UDP4_SENDMSG },
+	{ "cw_sendmsg6", CW_PIN_LINK_SENDMSG6, BPF_CGROUP_UDP6_SENDMSG },
+	{ "cw_recvmsg4", CW_PIN_LINK_RECVMSG4, BPF_CGROUP_UDP4_RECVMSG },
+	{ "cw_recvmsg6", CW_PIN_LINK_RECVMSG6, BPF_CGROUP_UDP6_RECVMSG },
+	{ "cw_getpeername4", CW_PIN_LINK_GETPEERNAME4, BPF_CGROUP_INET4_GETPEERNAME },
+	{ "cw_getpeername6", CW_PIN_LINK_GETPEERNAME6, BPF_CGROUP_INET6_GETPEERNAME },
+};
+
+const struct enf_map_pin enf_map_pins[ENF_MAP_PINS] = {
+	{ "lpm_v4", CW_PIN_LPM_V4 },	 { "lpm_v6", CW_PIN_LPM_V6 },
+	{ "settings", CW_PIN_SETTINGS }, { "counters", CW_PIN_COUNTERS },
+	{ "events", CW_PIN_EVENTS },	 { "socks", CW_PIN_SOCKS },
+	{ "dns_orig", CW_PIN_DNS_ORIG },
+};
+
 int enf_pin_path(char *buf, size_t len, const char *dir, const char *name)
 {
 	int n = snprintf(buf, len, "%s/%s", dir, name);
@@ -204,27 +222,22 @@ static int settings_write(struct enf *e, uint64_t dnsd_cgroup_id)
 
 static int pin_maps(struct enf *e)
 {
-	struct {
-		struct bpf_map *map;
-		const char *name;
-	} pins[] = {
-		{ e->skel->maps.lpm_v4, CW_PIN_LPM_V4 },
-		{ e->skel->maps.settings, CW_PIN_SETTINGS },
-		{ e->skel->maps.counters, CW_PIN_COUNTERS },
-		{ e->skel->maps.events, CW_PIN_EVENTS },
-	};
 	char path[PATH_MAX];
 	size_t i;
 	int err;
 
 	/* Set before pinning: a partial pin is undone by the same unpin pass. */
 	e->maps_pinned = true;
-	for (i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
-		err = enf_pin_path(path, sizeof(path), e->o->bpffs, pins[i].name);
+	for (i = 0; i < ENF_MAP_PINS; i++) {
+		struct bpf_map *map =
+			bpf_object__find_map_by_name(e->skel->obj, enf_map_pins[i].map);
+
+		err = map ? enf_pin_path(path, sizeof(path), e->o->bpffs, enf_map_pins[i].pin) :
+			    -ENOENT;
 		if (!err)
-			err = bpf_map__pin(pins[i].map, path);
+			err = bpf_map__pin(map, path);
 		if (err) {
-			log_warnx("pin %s: %s", path, strerror(-err));
+			log_warnx("pin %s: %s", enf_map_pins[i].pin, strerror(-err));
 			return err;
 		}
 	}
@@ -291,11 +304,16 @@ static int tc_attach_one(struct enf *e, struct enf_iface *ifc)
 	return 0;
 }
 
-static int cgroup_attach(struct enf *e, struct bpf_program *prog, struct bpf_link **linkp,
-			 const char *pin)
+static int cgroup_attach(struct enf *e, const struct enf_cg_prog *cp, struct bpf_link **linkp)
 {
+	struct bpf_program *prog = bpf_object__find_program_by_name(e->skel->obj, cp->prog);
 	char path[PATH_MAX];
 	int err;
+
+	if (!prog) {
+		log_warnx("no program %s in the BPF object", cp->prog);
+		return -ENOENT;
+	}
 
 	*linkp = bpf_program__attach_cgroup(prog, e->cgroup_fd);
 	if (!*linkp) {
@@ -305,7 +323,7 @@ static int cgroup_attach(struct enf *e, struct bpf_program *prog, struct bpf_lin
 		return err;
 	}
 	/* Pinned, the link outlives us: a dead enforcer leaves the cgroup closed, not open. */
-	err = enf_pin_path(path, sizeof(path), e->o->bpffs, pin);
+	err = enf_pin_path(path, sizeof(path), e->o->bpffs, cp->pin);
 	if (!err)
 		err = bpf_link__pin(*linkp, path);
 	if (err)
@@ -359,12 +377,11 @@ int enf_start(struct enf *e)
 		if (err)
 			return err;
 	}
-	err = cgroup_attach(e, e->skel->progs.cw_connect4, &e->link4, CW_PIN_LINK_CONNECT4);
-	if (err)
-		return err;
-	err = cgroup_attach(e, e->skel->progs.cw_connect6, &e->link6, CW_PIN_LINK_CONNECT6);
-	if (err)
-		return err;
+	for (i = 0; i < ENF_CG_PROGS; i++) {
+		err = cgroup_attach(e, &enf_cg_progs[i], &e->links[i]);
+		if (err)
+			return err;
+	}
 	log_debug("cgroup %s (id %llu), dnsd cgroup id %llu", e->o->cgroup,
 		  (unsigned long long)cgroup_id, (unsigned long long)dnsd_id);
 	return 0;
@@ -449,15 +466,13 @@ int enf_unpin(const char *dir, const char *name)
 
 int enf_teardown(struct enf *e)
 {
-	static const char *const map_pins[] = { CW_PIN_LPM_V4, CW_PIN_SETTINGS, CW_PIN_COUNTERS,
-						CW_PIN_EVENTS };
 	int err = 0, e2;
 	size_t i;
 
-	e2 = link_teardown(&e->link4, "connect4");
-	err = err ?: e2;
-	e2 = link_teardown(&e->link6, "connect6");
-	err = err ?: e2;
+	for (i = 0; i < ENF_CG_PROGS; i++) {
+		e2 = link_teardown(&e->links[i], enf_cg_progs[i].prog);
+		err = err ?: e2;
+	}
 	for (i = 0; i < e->o->n_ifaces; i++) {
 		struct enf_iface *ifc = &e->o->ifaces[i];
 
@@ -479,8 +494,8 @@ int enf_teardown(struct enf *e)
 		err = err ?: e2;
 	}
 	if (e->maps_pinned)
-		for (i = 0; i < sizeof(map_pins) / sizeof(map_pins[0]); i++) {
-			e2 = enf_unpin(e->o->bpffs, map_pins[i]);
+		for (i = 0; i < ENF_MAP_PINS; i++) {
+			e2 = enf_unpin(e->o->bpffs, enf_map_pins[i].pin);
 			err = err ?: e2;
 		}
 	if (e->tc_owned_fd >= 0)

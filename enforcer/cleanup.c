@@ -94,20 +94,26 @@ static int cleanup_tc(const struct enf_opts *o)
 	return err;
 }
 
-static bool prog_is_ours(__u32 prog_id)
+/* One of our cgroup programs, attached at its own attach type. */
+static bool prog_is_ours(__u32 prog_id, __u32 attach_type)
 {
 	struct bpf_prog_info info;
 	__u32 len = sizeof(info);
 	bool ours = false;
+	size_t i;
 	int fd;
 
 	fd = bpf_prog_get_fd_by_id(prog_id);
 	if (fd < 0)
 		return false;
 	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
-		ours = info.type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR &&
-		       (!strcmp(info.name, "cw_connect4") || !strcmp(info.name, "cw_connect6"));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+	    info.type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR)
+		for (i = 0; i < ENF_CG_PROGS; i++)
+			/* info.name is cut to BPF_OBJ_NAME_LEN - 1 characters */
+			if (attach_type == (__u32)enf_cg_progs[i].type &&
+			    !strncmp(info.name, enf_cg_progs[i].prog, sizeof(info.name) - 1))
+				ours = true;
 	close(fd);
 	return ours;
 }
@@ -135,9 +141,7 @@ static int cleanup_stray_links(const struct enf_opts *o)
 		memset(&info, 0, sizeof(info));
 		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
 		    info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == st.st_ino &&
-		    (info.cgroup.attach_type == BPF_CGROUP_INET4_CONNECT ||
-		     info.cgroup.attach_type == BPF_CGROUP_INET6_CONNECT) &&
-		    prog_is_ours(info.prog_id)) {
+		    prog_is_ours(info.prog_id, info.cgroup.attach_type)) {
 			if (bpf_link_detach(fd) < 0) {
 				err = err ?: -errno;
 				log_warn("--cgroup %s: detaching stray link %u", o->cgroup, id);
@@ -179,22 +183,22 @@ static int cleanup_dir(const char *dir)
 
 int enf_cleanup(const struct enf_opts *o)
 {
-	static const char *const pins[] = { CW_PIN_PROG_TC, CW_PIN_LPM_V4, CW_PIN_SETTINGS,
-					    CW_PIN_COUNTERS, CW_PIN_EVENTS };
 	int err = 0, e2;
 	size_t i;
 
-	e2 = cleanup_link_pin(o->bpffs, CW_PIN_LINK_CONNECT4);
-	err = err ?: e2;
-	e2 = cleanup_link_pin(o->bpffs, CW_PIN_LINK_CONNECT6);
-	err = err ?: e2;
+	for (i = 0; i < ENF_CG_PROGS; i++) {
+		e2 = cleanup_link_pin(o->bpffs, enf_cg_progs[i].pin);
+		err = err ?: e2;
+	}
 	e2 = cleanup_stray_links(o);
 	err = err ?: e2;
 	/* Before its pin goes: the qdisc record lives there. */
 	e2 = cleanup_tc(o);
 	err = err ?: e2;
-	for (i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
-		e2 = enf_unpin(o->bpffs, pins[i]);
+	e2 = enf_unpin(o->bpffs, CW_PIN_PROG_TC);
+	err = err ?: e2;
+	for (i = 0; i < ENF_MAP_PINS; i++) {
+		e2 = enf_unpin(o->bpffs, enf_map_pins[i].pin);
 		err = err ?: e2;
 	}
 	e2 = enf_unpin(o->bpffs, ENF_PIN_TC_OWNED);

@@ -22,6 +22,24 @@
  * enforcer created, so that --cleanup after a crash removes only what we added. */
 #define ENF_PIN_TC_OWNED "tc_owned"
 
+/* The cgroup programs, attached through links pinned under --bpffs (fail closed). One table
+ * for attach, teardown and --cleanup. */
+struct enf_cg_prog {
+	const char *prog; /* program name in the object */
+	const char *pin;
+	enum bpf_attach_type type;
+};
+#define ENF_CG_PROGS 8
+extern const struct enf_cg_prog enf_cg_progs[ENF_CG_PROGS];
+
+/* The maps pinned under --bpffs, by object name and pin name. */
+struct enf_map_pin {
+	const char *map;
+	const char *pin;
+};
+#define ENF_MAP_PINS 7
+extern const struct enf_map_pin enf_map_pins[ENF_MAP_PINS];
+
 struct enf_iface {
 	char name[IFNAMSIZ];
 	int ifindex;
@@ -50,14 +68,13 @@ struct enf {
 	struct enf_opts *o;
 	struct policy pol;
 	struct cargowall *skel;
-	struct bpf_link *link4;
-	struct bpf_link *link6;
+	struct bpf_link *links[ENF_CG_PROGS];
 	int cgroup_fd;
 	int tc_owned_fd;
 	bool dir_created;
 	bool maps_pinned;
 	bool prog_pinned;
-	/* learned entries in the trie right now (refreshes do not count twice) */
+	/* learned entries in the tries right now (refreshes do not count twice) */
 	uint64_t n_learned;
 	struct shmq q;
 };

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The IPv4 LPM trie: static CIDR rules at start, host routes learned from dnsd while running,
- * and the sweep that frees learned entries past their deadline. dnsd is treated as hostile
+/* The LPM tries (IPv4 and IPv6): static CIDR rules at start, host routes learned from dnsd
+ * while running, and the sweep that frees learned entries past their deadline. dnsd is treated as hostile
  * (DESIGN.md §3): every entry is copied out, validated, checked against the static rules and
  * bounded in number and lifetime. */
 #include <arpa/inet.h>
@@ -26,16 +26,42 @@ uint64_t enf_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static int lpm_fd(const struct enf *e)
+/* Both tries take {__u32 prefixlen; address bytes}: one key buffer serves both, the map reads
+ * only its own key size (proto/maps.h). */
+struct lpm_key {
+	uint32_t prefixlen;
+	uint8_t addr[16];
+};
+
+struct trie {
+	int fd;
+	uint8_t family;
+	uint8_t maxlen; /* 32 or 128: a host route */
+	size_t alen;	/* address bytes in a key */
+};
+
+static struct trie trie_of(const struct enf *e, uint8_t family)
 {
-	return bpf_map__fd(e->skel->maps.lpm_v4);
+	struct trie t;
+
+	t.family = family;
+	t.fd = bpf_map__fd(family == 4 ? e->skel->maps.lpm_v4 : e->skel->maps.lpm_v6);
+	t.maxlen = family == 4 ? 32 : 128;
+	t.alen = family == 4 ? 4 : 16;
+	return t;
+}
+
+static const char *addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len)
+{
+	return inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, buf, (socklen_t)len);
 }
 
 /* ---- static rules ----------------------------------------------------------------------- */
 
 struct static_ent {
-	struct cw_lpm_v4_key key;
+	struct lpm_key key;
 	uint32_t rule_id;
+	uint8_t family;
 	uint8_t action;
 };
 
@@ -44,30 +70,37 @@ struct static_ent {
 static int static_cmp(const void *pa, const void *pb)
 {
 	const struct static_ent *a = pa, *b = pb;
+	int c;
 
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
 	if (a->key.prefixlen != b->key.prefixlen)
 		return a->key.prefixlen < b->key.prefixlen ? -1 : 1;
-	if (a->key.addr != b->key.addr)
-		return ntohl(a->key.addr) < ntohl(b->key.addr) ? -1 : 1;
+	c = memcmp(a->key.addr, b->key.addr, sizeof(a->key.addr));
+	if (c)
+		return c;
 	if (a->action != b->action)
 		return a->action == CW_ACTION_DENY ? -1 : 1;
 	return a->rule_id < b->rule_id ? -1 : a->rule_id > b->rule_id;
 }
 
-static __be32 mask_v4(const uint8_t addr[16], uint8_t plen)
+/* The policy masks already; masking again keeps a key from ever carrying host bits. */
+static void mask_addr(uint8_t *out, const uint8_t *in, size_t alen, uint8_t plen)
 {
-	uint32_t a;
+	size_t i;
 
-	memcpy(&a, addr, sizeof(a));
-	/* The policy masks already; masking again keeps a key from ever carrying host bits. */
-	return plen ? a & htonl(~0U << (32 - plen)) : 0;
+	for (i = 0; i < alen; i++) {
+		int bits = (int)plen - (int)i * 8;
+
+		out[i] = bits >= 8 ? in[i] : bits <= 0 ? 0 : in[i] & (uint8_t)(0xff << (8 - bits));
+	}
 }
 
 int trie_load_static(struct enf *e)
 {
 	const struct policy *p = &e->pol;
 	struct static_ent *ents = NULL;
-	size_t i, n = 0, loaded = 0;
+	size_t i, n = 0, loaded[2] = { 0, 0 }, count[2] = { 0, 0 };
 	int err = 0;
 
 	ents = calloc(p->n_rules ? p->n_rules : 1, sizeof(*ents));
@@ -75,52 +108,59 @@ int trie_load_static(struct enf *e)
 		return -ENOMEM;
 	for (i = 0; i < p->n_rules; i++) {
 		const struct policy_rule *r = &p->rules[i];
+		size_t alen = r->family == 4 ? 4 : 16;
 
 		if (r->type != POLICY_RULE_CIDR)
 			continue;
-		if (r->family != 4 || r->prefixlen > 32) {
-			log_warnx("rule %zu (%s): IPv6 CIDR rules are not enforced yet", i + 1,
-				  r->value);
-			continue;
+		if ((r->family != 4 && r->family != 6) || r->prefixlen > alen * 8) {
+			log_warnx("rule %zu (%s): bad family or prefix", i + 1, r->value);
+			err = -EINVAL;
+			goto out;
 		}
 		if (r->n_ports)
 			log_warnx("rule %zu (%s): port lists are not enforced yet; the rule "
 				  "applies to every port",
 				  i + 1, r->value);
+		ents[n].family = r->family;
 		ents[n].key.prefixlen = r->prefixlen;
-		ents[n].key.addr = mask_v4(r->addr, r->prefixlen);
+		mask_addr(ents[n].key.addr, r->addr, alen, r->prefixlen);
 		ents[n].rule_id = (uint32_t)(i + 1);
 		ents[n].action = r->action == CW_ACTION_ALLOW ? CW_ACTION_ALLOW : CW_ACTION_DENY;
+		count[r->family == 6]++;
 		n++;
 	}
-	if (n > CW_STATIC_PREFIXES_MAX) {
-		log_warnx("policy: %zu IPv4 CIDR rules, at most %d", n, CW_STATIC_PREFIXES_MAX);
+	if (count[0] > CW_STATIC_PREFIXES_MAX || count[1] > CW_STATIC_PREFIXES_MAX) {
+		log_warnx("policy: %zu IPv4 and %zu IPv6 CIDR rules, at most %d of each", count[0],
+			  count[1], CW_STATIC_PREFIXES_MAX);
 		err = -E2BIG;
 		goto out;
 	}
 	qsort(ents, n, sizeof(*ents), static_cmp);
 	for (i = 0; i < n; i++) {
+		struct trie t = trie_of(e, ents[i].family);
 		struct cw_lpm_val val;
-		char buf[INET_ADDRSTRLEN];
+		char buf[INET6_ADDRSTRLEN];
 
-		if (i && !memcmp(&ents[i].key, &ents[i - 1].key, sizeof(ents[i].key)))
+		if (i && ents[i].family == ents[i - 1].family &&
+		    !memcmp(&ents[i].key, &ents[i - 1].key, sizeof(ents[i].key)))
 			continue;
 		memset(&val, 0, sizeof(val));
 		val.rule_id = ents[i].rule_id;
 		val.action = ents[i].action;
 		val.origin = CW_ORIGIN_STATIC;
-		if (bpf_map_update_elem(lpm_fd(e), &ents[i].key, &val, BPF_ANY) < 0) {
+		if (bpf_map_update_elem(t.fd, &ents[i].key, &val, BPF_ANY) < 0) {
 			err = -errno;
 			log_warnx("LPM trie: inserting rule %u: %s", ents[i].rule_id,
 				  strerror(-err));
 			goto out;
 		}
-		inet_ntop(AF_INET, &ents[i].key.addr, buf, sizeof(buf));
-		log_debug("rule %u: %s/%u %s", ents[i].rule_id, buf, ents[i].key.prefixlen,
+		log_debug("rule %u: %s/%u %s", ents[i].rule_id,
+			  addr_str(t.family, ents[i].key.addr, buf, sizeof(buf)),
+			  ents[i].key.prefixlen,
 			  ents[i].action == CW_ACTION_ALLOW ? "allow" : "deny");
-		loaded++;
+		loaded[t.family == 6]++;
 	}
-	log_info("%zu IPv4 CIDR prefix(es) loaded", loaded);
+	log_info("%zu IPv4 and %zu IPv6 CIDR prefix(es) loaded", loaded[0], loaded[1]);
 out:
 	free(ents);
 	return err;
@@ -148,9 +188,10 @@ static void name_for_log(char *out, size_t outlen, const char *in, size_t inlen)
 static void learn_one(struct enf *e, const struct cw_dnsq_entry *ent)
 {
 	char name[CW_NAME_MAX], addr[INET6_ADDRSTRLEN];
-	struct cw_lpm_v4_key key;
 	struct cw_lpm_val val;
 	struct learn_route r;
+	struct lpm_key key;
+	struct trie t;
 	const char *why;
 	uint64_t deadline;
 	bool exists;
@@ -161,18 +202,14 @@ static void learn_one(struct enf *e, const struct cw_dnsq_entry *ent)
 		log_warnx("dnsq: refused an entry for '%s' (rule %u): %s", name, ent->rule_id, why);
 		return;
 	}
-	inet_ntop(r.family == 4 ? AF_INET : AF_INET6, r.addr, addr, sizeof(addr));
-	if (r.family != 4) {
-		/* Not refused, not applied: connect6 judges IPv6 by the default action. */
-		log_debug("dnsq: %s -> %s: IPv6 addresses are not learned yet", name, addr);
-		return;
-	}
+	t = trie_of(e, r.family);
+	addr_str(r.family, r.addr, addr, sizeof(addr));
 	memset(&key, 0, sizeof(key));
-	key.prefixlen = 32;
-	memcpy(&key.addr, r.addr, sizeof(key.addr));
-	/* Longest match for the /32: a learned entry is always the /32 itself; a static one is
-	 * the most specific CIDR rule that covers the address. */
-	exists = bpf_map_lookup_elem(lpm_fd(e), &key, &val) == 0;
+	key.prefixlen = t.maxlen;
+	memcpy(key.addr, r.addr, t.alen);
+	/* Longest match for the host route: a learned entry is always the host route itself; a
+	 * static one is the most specific CIDR rule that covers the address. */
+	exists = bpf_map_lookup_elem(t.fd, &key, &val) == 0;
 	if (!exists && errno != ENOENT) {
 		log_warn("dnsq: %s -> %s: LPM lookup", name, addr);
 		return;
@@ -204,7 +241,7 @@ static void learn_one(struct enf *e, const struct cw_dnsq_entry *ent)
 	val.rule_id = r.rule_id;
 	val.action = CW_ACTION_ALLOW;
 	val.origin = CW_ORIGIN_LEARNED;
-	if (bpf_map_update_elem(lpm_fd(e), &key, &val, BPF_ANY) < 0) {
+	if (bpf_map_update_elem(t.fd, &key, &val, BPF_ANY) < 0) {
 		log_warn("dnsq: %s -> %s: LPM update", name, addr);
 		return;
 	}
@@ -227,25 +264,23 @@ unsigned int trie_drain(struct enf *e)
 	return n;
 }
 
-/* Walk the trie, collect the learned entries past their deadline, then delete them (deleting
- * while walking would restart get_next_key from the first key). The walk also recounts the
- * learned entries. The kernel already ignores expired entries: this only frees their slots. */
-void trie_sweep(struct enf *e)
+/* Walk one trie, collect the learned entries past their deadline, then delete them (deleting
+ * while walking would restart get_next_key from the first key). Returns the learned entries
+ * still there. The kernel already ignores expired entries: this only frees their slots. */
+static uint64_t sweep_one(const struct trie *t, uint64_t now)
 {
-	struct cw_lpm_v4_key key, next, *dead = NULL;
+	struct lpm_key key, next, *dead = NULL;
 	size_t n_dead = 0, cap = 0, i;
-	uint64_t now = enf_now_ns(), seen = 0;
+	uint64_t seen = 0;
 	void *prev = NULL;
-	int fd = lpm_fd(e);
 
-	if (!e->n_learned)
-		return;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+	memset(&next, 0, sizeof(next));
+	while (bpf_map_get_next_key(t->fd, prev, &next) == 0) {
 		struct cw_lpm_val val;
 
 		key = next;
 		prev = &key;
-		if (key.prefixlen != 32 || bpf_map_lookup_elem(fd, &key, &val) < 0 ||
+		if (key.prefixlen != t->maxlen || bpf_map_lookup_elem(t->fd, &key, &val) < 0 ||
 		    val.origin != CW_ORIGIN_LEARNED)
 			continue;
 		seen++;
@@ -263,10 +298,10 @@ void trie_sweep(struct enf *e)
 		dead[n_dead++] = key;
 	}
 	for (i = 0; i < n_dead; i++) {
-		char buf[INET_ADDRSTRLEN];
+		char buf[INET6_ADDRSTRLEN];
 
-		inet_ntop(AF_INET, &dead[i].addr, buf, sizeof(buf));
-		if (bpf_map_delete_elem(fd, &dead[i]) < 0 && errno != ENOENT) {
+		addr_str(t->family, dead[i].addr, buf, sizeof(buf));
+		if (bpf_map_delete_elem(t->fd, &dead[i]) < 0 && errno != ENOENT) {
 			log_warn("expiry: deleting %s", buf);
 			continue;
 		}
@@ -274,5 +309,15 @@ void trie_sweep(struct enf *e)
 		log_debug("expired %s", buf);
 	}
 	free(dead);
-	e->n_learned = seen;
+	return seen;
+}
+
+void trie_sweep(struct enf *e)
+{
+	struct trie t4 = trie_of(e, 4), t6 = trie_of(e, 6);
+	uint64_t now = enf_now_ns();
+
+	if (!e->n_learned)
+		return;
+	e->n_learned = sweep_one(&t4, now) + sweep_one(&t6, now);
 }

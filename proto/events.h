@@ -17,6 +17,8 @@ enum cw_hook {
 	CW_HOOK_CONNECT4 = 1,
 	CW_HOOK_CONNECT6 = 2,
 	CW_HOOK_TC_EGRESS = 3,
+	CW_HOOK_SENDMSG4 = 4,
+	CW_HOOK_SENDMSG6 = 5,
 };
 
 #define CW_EVF_WOULD_DENY 0x1 /* audit mode: let through, enforce mode would deny */

@@ -18,6 +18,11 @@
 #define CW_LEARNED_MAX 131072
 /* Entries in each LPM trie: static + learned. */
 #define CW_LPM_MAX_ENTRIES (CW_STATIC_PREFIXES_MAX + CW_LEARNED_MAX)
+/* Sockets remembered as allowed (TC lets their packets through after a learned address
+ * expired): more than the open connections of a busy CI job; LRU drops the oldest. */
+#define CW_SOCKS_MAX 65536
+/* Redirected DNS sockets whose original destination is remembered for recvmsg/getpeername. */
+#define CW_DNS_ORIG_MAX 16384
 /* Learned-address lifetime clamp, seconds. The floor covers clients that keep a resolved
  * address a little past its TTL (glibc callers, JVM's 30 s cache); the cap bounds how long a
  * lying dnsd can hold an address open. */

@@ -8,11 +8,20 @@
 /* Pin directory and pinned object names: one place so that both sides agree. */
 #define CW_BPFFS_DEFAULT "/sys/fs/bpf/cargowall"
 #define CW_PIN_LPM_V4 "lpm_v4"
+#define CW_PIN_LPM_V6 "lpm_v6"
+#define CW_PIN_SOCKS "socks"
+#define CW_PIN_DNS_ORIG "dns_orig"
 #define CW_PIN_SETTINGS "settings"
 #define CW_PIN_COUNTERS "counters"
 #define CW_PIN_EVENTS "events"
 #define CW_PIN_LINK_CONNECT4 "link_connect4"
 #define CW_PIN_LINK_CONNECT6 "link_connect6"
+#define CW_PIN_LINK_SENDMSG4 "link_sendmsg4"
+#define CW_PIN_LINK_SENDMSG6 "link_sendmsg6"
+#define CW_PIN_LINK_RECVMSG4 "link_recvmsg4"
+#define CW_PIN_LINK_RECVMSG6 "link_recvmsg6"
+#define CW_PIN_LINK_GETPEERNAME4 "link_getpeername4"
+#define CW_PIN_LINK_GETPEERNAME6 "link_getpeername6"
 #define CW_PIN_PROG_TC "prog_tc_egress"
 
 /* TC filter identity on each uplink, so stop and a restarted enforcer find ours. */
@@ -42,6 +51,13 @@ struct cw_lpm_v4_key {
 };
 _Static_assert(sizeof(struct cw_lpm_v4_key) == 8, "cw_lpm_v4_key layout");
 
+/* LPM trie key, IPv6: the same shape with a 16-byte address. */
+struct cw_lpm_v6_key {
+	__u32 prefixlen;
+	__be32 addr[4];
+};
+_Static_assert(sizeof(struct cw_lpm_v6_key) == 20, "cw_lpm_v6_key layout");
+
 /* LPM trie value. Written by the enforcer, read by BPF. expires_ns is a CLOCK_MONOTONIC
  * deadline (bpf_ktime_get_ns) after which the entry no longer admits anything; 0 = never. */
 struct cw_lpm_val {
@@ -64,12 +80,47 @@ struct cw_settings {
 };
 _Static_assert(sizeof(struct cw_settings) == 24, "cw_settings layout");
 
+/* A socket the sock_addr hooks allowed to reach one destination (connect, or sendmsg of
+ * unconnected UDP). Written by BPF at the hook, read by TC egress: packets of that socket to that
+ * destination pass even after a learned address expired, so connections opened before expiry
+ * keep working while new ones fail. LRU: a closed socket's entry ages out. */
+struct cw_sock_key {
+	__u64 cookie;	 /* bpf_get_socket_cookie */
+	__be32 daddr[4]; /* IPv4 in daddr[0], the rest zero */
+	__be16 dport;
+	__u8 family; /* 4 or 6 */
+	__u8 pad[5];
+};
+_Static_assert(sizeof(struct cw_sock_key) == 32, "cw_sock_key layout");
+
+struct cw_sock_val {
+	__u32 rule_id;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct cw_sock_val) == 8, "cw_sock_val layout");
+
+/* Where a redirected DNS query was going (key: socket cookie). Written by connect/sendmsg when
+ * they rewrite a port-53 destination to dnsd; read by recvmsg/getpeername, which give the
+ * client back the address it asked, so replies look like they came from it. */
+struct cw_dns_orig {
+	__be32 addr[4]; /* IPv4 in addr[0] */
+	__be16 port;
+	__u8 family; /* 4 or 6 */
+	__u8 pad[5];
+};
+_Static_assert(sizeof(struct cw_dns_orig) == 24, "cw_dns_orig layout");
+
+/* Where dnsd listens (the launcher binds these): the sock_addr hooks redirect DNS there. */
+#define CW_DNS_PORT 53
+#define CW_DNSD_ADDR4 0x7f000001 /* 127.0.0.1, host order */
+
 /* Per-CPU counters, index = enum cw_counter. Written by BPF, read by the enforcer/status. */
 enum cw_counter {
 	CW_CNT_ALLOWED = 0,
 	CW_CNT_BLOCKED,
 	CW_CNT_WOULD_DENY,
 	CW_CNT_EVENTS_LOST,
+	CW_CNT_DNS_REDIRECTED,
 	CW_CNT_MAX,
 };
 
