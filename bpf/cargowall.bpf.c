@@ -5,6 +5,7 @@
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
+#include <linux/in6.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
@@ -17,6 +18,12 @@
 
 /* IPv4 fragment bits of iphdr.frag_off (include/net/ip.h is not UAPI). */
 #define CW_IP_OFFSET 0x1fff
+
+/* Offset bits of the IPv6 fragment header's frag_off (the low 3 bits are flags). */
+#define CW_IP6_OFFSET 0xfff8
+/* IPv6 extension headers walked to find the upper-layer header (RFC 8200 recommends an order
+ * with at most one of each, so six covers every sane packet). */
+#define CW_IPV6_EXT_MAX 6
 
 /* ICMPv6 neighbour discovery (RFC 4861): router solicitation .. redirect. */
 #define CW_ND_FIRST 133
@@ -119,6 +126,15 @@ static __always_inline void dns_remember(struct bpf_sock_addr *ctx, const __be32
 	count(CW_CNT_DNS_REDIRECTED);
 }
 
+/* The destination port of a TCP or UDP socket; ICMP ("ping") sockets put their echo id there,
+ * which is no port: rules match ICMP as port 0. */
+static __always_inline __be16 sock_port(struct bpf_sock_addr *ctx, __u8 protocol)
+{
+	if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)
+		return 0;
+	return (__be16)ctx->user_port;
+}
+
 /* connect4 and sendmsg4: AF_INET sockets. */
 static __always_inline int sock_hook4(struct bpf_sock_addr *ctx, __u8 hook)
 {
@@ -141,9 +157,9 @@ static __always_inline int sock_hook4(struct bpf_sock_addr *ctx, __u8 hook)
 	if (is_local_v4(daddr))
 		return SYS_PROCEED;
 	ci.daddr[0] = daddr;
-	ci.dport = (__be16)ctx->user_port;
 	ci.family = 4;
 	ci.protocol = (__u8)ctx->protocol;
+	ci.dport = sock_port(ctx, ci.protocol);
 	ci.hook = hook;
 	return sock_judge(ctx, s, &ci);
 }
@@ -182,8 +198,8 @@ static __always_inline int sock_hook6(struct bpf_sock_addr *ctx, __u8 hook)
 	}
 	if (!a0 && !a1 && !a2 && (!a3 || a3 == bpf_htonl(1)))
 		return SYS_PROCEED; /* :: and ::1 */
-	ci.dport = (__be16)ctx->user_port;
 	ci.protocol = (__u8)ctx->protocol;
+	ci.dport = sock_port(ctx, ci.protocol);
 	ci.hook = hook;
 	if (mapped) {
 		/* ::ffff:a.b.c.d leaves as IPv4 to a.b.c.d: judge (and report) it as that. */
@@ -415,6 +431,7 @@ static __always_inline int tc_ipv4(struct __sk_buff *skb, const struct cw_settin
 	ci.protocol = ip.protocol;
 	/* The first fragment (offset 0) carries the L4 header; later ones have no ports. */
 	first_frag = !(ip.frag_off & bpf_htons(CW_IP_OFFSET));
+	ci.later_frag = !first_frag;
 	if (first_frag)
 		tc_ports(skb, ETH_HLEN + ip.ihl * 4, &ci);
 	if (is_loopback_v4(ip.daddr) || tc_is_link_local_v4(&ci, first_frag) ||
@@ -425,11 +442,47 @@ static __always_inline int tc_ipv4(struct __sk_buff *skb, const struct cw_settin
 	return tc_judge(skb, s, &ci, first_frag);
 }
 
+/* Walk the IPv6 extension headers (a bounded number) to the upper-layer header. A fragment
+ * header with a non-zero offset marks a later fragment: no L4 header follows. Past the bound the
+ * packet is judged without ports, so only rules without a port list can admit it. */
+static __always_inline void tc_ipv6_ext(struct __sk_buff *skb, struct conn_info *ci, __u32 *off)
+{
+	struct {
+		__u8 nexthdr;
+		__u8 len;
+		__be16 frag_off; /* fragment header only */
+	} h;
+	int i;
+
+	for (i = 0; i < CW_IPV6_EXT_MAX; i++) {
+		__u8 nh = ci->protocol;
+
+		if (nh != IPPROTO_HOPOPTS && nh != IPPROTO_ROUTING && nh != IPPROTO_DSTOPTS &&
+		    nh != IPPROTO_FRAGMENT && nh != IPPROTO_AH)
+			return;
+		if (bpf_skb_load_bytes(skb, *off, &h, sizeof(h)) < 0)
+			return;
+		ci->protocol = h.nexthdr;
+		if (nh == IPPROTO_FRAGMENT) {
+			*off += 8;
+			if (h.frag_off & bpf_htons(CW_IP6_OFFSET)) {
+				ci->later_frag = true;
+				return;
+			}
+		} else if (nh == IPPROTO_AH) {
+			*off += ((__u32)h.len + 2) * 4;
+		} else {
+			*off += ((__u32)h.len + 1) * 8;
+		}
+	}
+}
+
 static __always_inline int tc_ipv6(struct __sk_buff *skb, const struct cw_settings *s)
 {
 	struct conn_info ci = { .family = 6, .hook = CW_HOOK_TC_EGRESS };
 	struct ipv6hdr ip6;
 	struct verdict v;
+	__u32 off;
 	__u8 type;
 
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) < 0) {
@@ -442,19 +495,21 @@ static __always_inline int tc_ipv6(struct __sk_buff *skb, const struct cw_settin
 		count(CW_CNT_ALLOWED);
 		return TC_ACT_OK;
 	}
-	/* Neighbour discovery keeps the link usable; only when ICMPv6 directly follows the fixed
-	 * header (extension headers: a later issue, with the IPv6 trie). */
-	if (ip6.nexthdr == IPPROTO_ICMPV6 &&
-	    bpf_skb_load_bytes(skb, ETH_HLEN + sizeof(ip6), &type, sizeof(type)) == 0 &&
-	    type >= CW_ND_FIRST && type <= CW_ND_LAST) {
-		count(CW_CNT_ALLOWED);
-		return TC_ACT_OK;
-	}
 	__builtin_memcpy(ci.saddr, &ip6.saddr, sizeof(ci.saddr));
 	__builtin_memcpy(ci.daddr, &ip6.daddr, sizeof(ci.daddr));
 	ci.protocol = ip6.nexthdr;
-	tc_ports(skb, ETH_HLEN + sizeof(ip6), &ci);
-	return tc_judge(skb, s, &ci, true);
+	off = ETH_HLEN + sizeof(ip6);
+	tc_ipv6_ext(skb, &ci, &off);
+	/* Neighbour discovery keeps the link usable (to unicast neighbours too). */
+	if (ci.protocol == IPPROTO_ICMPV6 && !ci.later_frag &&
+	    bpf_skb_load_bytes(skb, off, &type, sizeof(type)) == 0 && type >= CW_ND_FIRST &&
+	    type <= CW_ND_LAST) {
+		count(CW_CNT_ALLOWED);
+		return TC_ACT_OK;
+	}
+	if (!ci.later_frag)
+		tc_ports(skb, off, &ci);
+	return tc_judge(skb, s, &ci, !ci.later_frag);
 }
 
 /* Attached only to Ethernet uplinks (the enforcer checks the device type), so the frame starts

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include <linux/bpf.h>
+#include <linux/in.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -49,6 +50,14 @@ struct {
 	__type(value, struct cw_sock_val);
 } socks SEC(".maps");
 
+/* Sized by the enforcer before load (the policy's port entries, at least 1). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct cw_port_key);
+	__type(value, __u8);
+} rule_ports SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, CW_DNS_ORIG_MAX);
@@ -73,10 +82,11 @@ struct conn_info {
 	__u32 saddr[4]; /* network order; IPv4 in saddr[0] */
 	__u32 daddr[4];
 	__be16 sport;
-	__be16 dport;
+	__be16 dport; /* 0 for ICMP and when unknown */
 	__u8 family;
 	__u8 protocol;
 	__u8 hook;
+	bool later_frag; /* an IPv4 fragment after the first: no L4 header */
 };
 
 struct verdict {
@@ -118,49 +128,84 @@ static __always_inline void verdict_default(const struct cw_settings *s, struct 
 	v->rule_id = 0;
 }
 
-/* Longest-prefix match of an IPv4 destination. A learned entry past its deadline admits nothing
- * (a dead enforcer cannot hold an address open); it then falls to the default action, which is
- * right because the enforcer never learns an address that a static rule covers. */
-static __always_inline void verdict_v4(const struct cw_settings *s, __be32 daddr, struct verdict *v)
+/* Does the rule admit this packet's port and protocol? ICMP goes by port 0; a packet without a
+ * port (a later fragment, another protocol) matches only rules without a port list. */
+static __always_inline bool ref_matches(const struct cw_rule_ref *r, const struct conn_info *ci)
 {
-	struct cw_lpm_v4_key key = { .prefixlen = 32, .addr = daddr };
-	struct cw_lpm_val *val;
+	struct cw_port_key k = {};
 
-	val = bpf_map_lookup_elem(&lpm_v4, &key);
-	if (val && (val->expires_ns == 0 || val->expires_ns > bpf_ktime_get_ns())) {
-		v->allow = val->action == CW_ACTION_ALLOW;
-		v->rule_id = val->rule_id;
+	if (r->flags & CW_REF_ANY_PORT)
+		return true;
+	if (ci->later_frag)
+		return false;
+	k.rule_id = r->rule_id;
+	k.protocol = ci->protocol;
+	if (ci->protocol == IPPROTO_TCP || ci->protocol == IPPROTO_UDP)
+		k.port = ci->dport;
+	else if (ci->protocol != IPPROTO_ICMP && ci->protocol != IPPROTO_ICMPV6)
+		return false;
+	return bpf_map_lookup_elem(&rule_ports, &k) != NULL;
+}
+
+/* The verdict of one LPM entry: its rules in order (most specific first, deny first at equal
+ * prefix; the enforcer builds the chain), the first whose ports match decides. A learned entry
+ * past its deadline keeps only its CIDR rules: a dead enforcer cannot hold a DNS-learned address
+ * open. A later fragment carries no port: it passes when the first matching rule without a port
+ * list allows, or, failing one, when some rule allows the address at all (its first fragment
+ * was judged with its port; the kernel reassembles nothing from later fragments alone). */
+static __always_inline void verdict_val(const struct cw_settings *s, const struct cw_lpm_val *val,
+					const struct conn_info *ci, struct verdict *v)
+{
+	bool expired = val->expires_ns && val->expires_ns <= bpf_ktime_get_ns();
+	__u32 some_allow = 0;
+	int i;
+
+	for (i = 0; i < CW_CHAIN_MAX; i++) {
+		const struct cw_rule_ref *r = &val->chain[i];
+
+		if (!r->rule_id)
+			break;
+		if (expired && (r->flags & CW_REF_LEARNED))
+			continue;
+		if (ref_matches(r, ci)) {
+			v->allow = r->action == CW_ACTION_ALLOW;
+			v->rule_id = r->rule_id;
+			return;
+		}
+		if (r->action == CW_ACTION_ALLOW && !some_allow)
+			some_allow = r->rule_id;
+	}
+	if (ci->later_frag && some_allow) {
+		v->allow = true;
+		v->rule_id = some_allow;
 		return;
 	}
 	verdict_default(s, v);
 }
 
-static __always_inline void verdict_v6(const struct cw_settings *s, const __u32 daddr[4],
-				       struct verdict *v)
-{
-	struct cw_lpm_v6_key key = { .prefixlen = 128 };
-	struct cw_lpm_val *val;
-
-	key.addr[0] = daddr[0];
-	key.addr[1] = daddr[1];
-	key.addr[2] = daddr[2];
-	key.addr[3] = daddr[3];
-	val = bpf_map_lookup_elem(&lpm_v6, &key);
-	if (val && (val->expires_ns == 0 || val->expires_ns > bpf_ktime_get_ns())) {
-		v->allow = val->action == CW_ACTION_ALLOW;
-		v->rule_id = val->rule_id;
-		return;
-	}
-	verdict_default(s, v);
-}
-
+/* Longest-prefix match of the destination, then its rule chain. */
 static __always_inline void verdict_ci(const struct cw_settings *s, const struct conn_info *ci,
 				       struct verdict *v)
 {
-	if (ci->family == 4)
-		verdict_v4(s, ci->daddr[0], v);
+	const struct cw_lpm_val *val;
+
+	if (ci->family == 4) {
+		struct cw_lpm_v4_key key = { .prefixlen = 32, .addr = ci->daddr[0] };
+
+		val = bpf_map_lookup_elem(&lpm_v4, &key);
+	} else {
+		struct cw_lpm_v6_key key = { .prefixlen = 128 };
+
+		key.addr[0] = ci->daddr[0];
+		key.addr[1] = ci->daddr[1];
+		key.addr[2] = ci->daddr[2];
+		key.addr[3] = ci->daddr[3];
+		val = bpf_map_lookup_elem(&lpm_v6, &key);
+	}
+	if (val)
+		verdict_val(s, val, ci, v);
 	else
-		verdict_v6(s, ci->daddr, v);
+		verdict_default(s, v);
 }
 
 static __always_inline void sock_key(struct cw_sock_key *k, __u64 cookie,

@@ -42,7 +42,7 @@ const struct enf_map_pin enf_map_pins[ENF_MAP_PINS] = {
 	{ "lpm_v4", CW_PIN_LPM_V4 },	 { "lpm_v6", CW_PIN_LPM_V6 },
 	{ "settings", CW_PIN_SETTINGS }, { "counters", CW_PIN_COUNTERS },
 	{ "events", CW_PIN_EVENTS },	 { "socks", CW_PIN_SOCKS },
-	{ "dns_orig", CW_PIN_DNS_ORIG },
+	{ "dns_orig", CW_PIN_DNS_ORIG }, { "rule_ports", CW_PIN_RULE_PORTS },
 };
 
 int enf_pin_path(char *buf, size_t len, const char *dir, const char *name)
@@ -358,6 +358,9 @@ int enf_start(struct enf *e)
 		log_warnx("opening the BPF object: %s", strerror(-err));
 		return err;
 	}
+	err = trie_size_maps(e);
+	if (err)
+		return err;
 	err = cargowall__load(e->skel);
 	if (err) {
 		log_warnx("loading the BPF programs: %s", strerror(-err));

@@ -37,7 +37,7 @@ struct enf_map_pin {
 	const char *map;
 	const char *pin;
 };
-#define ENF_MAP_PINS 7
+#define ENF_MAP_PINS 8
 extern const struct enf_map_pin enf_map_pins[ENF_MAP_PINS];
 
 struct enf_iface {
@@ -97,6 +97,8 @@ libbpf_print_fn_t enf_libbpf_quiet(void);
 int enf_pin_path(char *buf, size_t len, const char *dir, const char *name);
 
 /* trie.c: the LPM trie contents. */
+/* Size the maps that depend on the policy: between open and load. */
+int trie_size_maps(struct enf *e);
 int trie_load_static(struct enf *e);
 /* Drain the dnsq: validate, write the trie, publish applied_seq. Returns entries popped. */
 unsigned int trie_drain(struct enf *e);

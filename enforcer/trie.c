@@ -5,6 +5,7 @@
  * bounded in number and lifetime. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -58,6 +59,83 @@ static const char *addr_str(uint8_t family, const uint8_t *addr, char *buf, size
 
 /* ---- static rules ----------------------------------------------------------------------- */
 
+static bool rule_any_port(const struct policy_rule *r)
+{
+	return r->n_ports == 0;
+}
+
+static struct cw_rule_ref rule_ref(const struct policy *p, uint32_t rule_id, uint8_t flags)
+{
+	const struct policy_rule *r = &p->rules[rule_id - 1];
+	struct cw_rule_ref ref;
+
+	memset(&ref, 0, sizeof(ref));
+	ref.rule_id = rule_id;
+	ref.action = r->action == CW_ACTION_ALLOW ? CW_ACTION_ALLOW : CW_ACTION_DENY;
+	ref.flags = flags | (rule_any_port(r) ? CW_REF_ANY_PORT : 0);
+	return ref;
+}
+
+/* The port keys of one rule: "all" is TCP and UDP on the port plus ICMP; ICMP goes by port 0.
+ * Calls fn for each key; returns how many. */
+static size_t rule_port_keys(uint32_t rule_id, const struct policy_rule *r,
+			     int (*fn)(void *arg, const struct cw_port_key *k), void *arg, int *err)
+{
+	static const uint8_t icmp[] = { IPPROTO_ICMP, IPPROTO_ICMPV6 };
+	struct cw_port_key k;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < r->n_ports; i++) {
+		const struct policy_port *pp = &r->ports[i];
+
+		memset(&k, 0, sizeof(k));
+		k.rule_id = rule_id;
+		k.port = htons(pp->port);
+		if (pp->proto == POLICY_PROTO_TCP || pp->proto == POLICY_PROTO_ALL) {
+			k.protocol = IPPROTO_TCP;
+			n++;
+			if (fn && !*err)
+				*err = fn(arg, &k);
+		}
+		if (pp->proto == POLICY_PROTO_UDP || pp->proto == POLICY_PROTO_ALL) {
+			k.protocol = IPPROTO_UDP;
+			n++;
+			if (fn && !*err)
+				*err = fn(arg, &k);
+		}
+		if (pp->proto == POLICY_PROTO_ICMP || pp->proto == POLICY_PROTO_ALL) {
+			k.port = 0;
+			for (j = 0; j < sizeof(icmp); j++) {
+				k.protocol = icmp[j];
+				n++;
+				if (fn && !*err)
+					*err = fn(arg, &k);
+			}
+		}
+	}
+	return n;
+}
+
+static int port_key_insert(void *arg, const struct cw_port_key *k)
+{
+	__u8 one = 1;
+
+	return bpf_map_update_elem(*(int *)arg, k, &one, BPF_ANY) < 0 ? -errno : 0;
+}
+
+int trie_size_maps(struct enf *e)
+{
+	size_t i, n = 0;
+	int err = 0;
+
+	for (i = 0; i < e->pol.n_rules; i++)
+		n += rule_port_keys((uint32_t)i + 1, &e->pol.rules[i], NULL, NULL, &err);
+	err = bpf_map__set_max_entries(e->skel->maps.rule_ports, n ? (__u32)n : 1);
+	if (err)
+		log_warnx("sizing the port map (%zu entries): %s", n, strerror(-err));
+	return err;
+}
+
 struct static_ent {
 	struct lpm_key key;
 	uint32_t rule_id;
@@ -65,18 +143,23 @@ struct static_ent {
 	uint8_t action;
 };
 
-/* Equal prefixes end up adjacent with deny first, then the lowest rule id: the first of each
- * run is the one that goes in (deny wins at equal prefix). */
+static int prefix_cmp(const struct static_ent *a, uint8_t family, uint32_t plen,
+		      const uint8_t *addr)
+{
+	if (a->family != family)
+		return a->family < family ? -1 : 1;
+	if (a->key.prefixlen != plen)
+		return a->key.prefixlen < plen ? -1 : 1;
+	return memcmp(a->key.addr, addr, sizeof(a->key.addr));
+}
+
+/* Sorted by prefix, then deny first, then the lowest rule id: a chain takes each prefix's
+ * rules in that order (deny wins at equal prefix). */
 static int static_cmp(const void *pa, const void *pb)
 {
 	const struct static_ent *a = pa, *b = pb;
-	int c;
+	int c = prefix_cmp(a, b->family, b->key.prefixlen, b->key.addr);
 
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	if (a->key.prefixlen != b->key.prefixlen)
-		return a->key.prefixlen < b->key.prefixlen ? -1 : 1;
-	c = memcmp(a->key.addr, b->key.addr, sizeof(a->key.addr));
 	if (c)
 		return c;
 	if (a->action != b->action)
@@ -85,10 +168,11 @@ static int static_cmp(const void *pa, const void *pb)
 }
 
 /* The policy masks already; masking again keeps a key from ever carrying host bits. */
-static void mask_addr(uint8_t *out, const uint8_t *in, size_t alen, uint8_t plen)
+static void mask_addr(uint8_t *out, const uint8_t *in, size_t alen, uint32_t plen)
 {
 	size_t i;
 
+	memset(out, 0, 16);
 	for (i = 0; i < alen; i++) {
 		int bits = (int)plen - (int)i * 8;
 
@@ -96,13 +180,57 @@ static void mask_addr(uint8_t *out, const uint8_t *in, size_t alen, uint8_t plen
 	}
 }
 
+/* Index of the first entry with this prefix, or n. */
+static size_t prefix_find(const struct static_ent *ents, size_t n, uint8_t family, uint32_t plen,
+			  const uint8_t *addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (prefix_cmp(&ents[mid], family, plen, addr) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && !prefix_cmp(&ents[lo], family, plen, addr) ? lo : n;
+}
+
+/* The chain of one prefix: the rules of every prefix that covers it, most specific first. */
+static int static_chain(const struct enf *e, const struct static_ent *ents, size_t n, size_t at,
+			struct cw_lpm_val *val)
+{
+	const struct static_ent *g = &ents[at];
+	size_t alen = g->family == 4 ? 4 : 16, k = 0, j;
+	uint8_t masked[16];
+	int q;
+
+	for (q = (int)g->key.prefixlen; q >= 0; q--) {
+		mask_addr(masked, g->key.addr, alen, (uint32_t)q);
+		for (j = prefix_find(ents, n, g->family, (uint32_t)q, masked);
+		     j < n && !prefix_cmp(&ents[j], g->family, (uint32_t)q, masked); j++) {
+			if (k == CW_CHAIN_MAX)
+				return -E2BIG;
+			val->chain[k++] = rule_ref(&e->pol, ents[j].rule_id, 0);
+		}
+	}
+	return 0;
+}
+
 int trie_load_static(struct enf *e)
 {
 	const struct policy *p = &e->pol;
 	struct static_ent *ents = NULL;
 	size_t i, n = 0, loaded[2] = { 0, 0 }, count[2] = { 0, 0 };
-	int err = 0;
+	int err = 0, ports_fd = bpf_map__fd(e->skel->maps.rule_ports);
 
+	for (i = 0; i < p->n_rules && !err; i++)
+		rule_port_keys((uint32_t)i + 1, &p->rules[i], port_key_insert, &ports_fd, &err);
+	if (err) {
+		log_warnx("port map: %s", strerror(-err));
+		return err;
+	}
 	ents = calloc(p->n_rules ? p->n_rules : 1, sizeof(*ents));
 	if (!ents)
 		return -ENOMEM;
@@ -117,10 +245,6 @@ int trie_load_static(struct enf *e)
 			err = -EINVAL;
 			goto out;
 		}
-		if (r->n_ports)
-			log_warnx("rule %zu (%s): port lists are not enforced yet; the rule "
-				  "applies to every port",
-				  i + 1, r->value);
 		ents[n].family = r->family;
 		ents[n].key.prefixlen = r->prefixlen;
 		mask_addr(ents[n].key.addr, r->addr, alen, r->prefixlen);
@@ -141,23 +265,28 @@ int trie_load_static(struct enf *e)
 		struct cw_lpm_val val;
 		char buf[INET6_ADDRSTRLEN];
 
-		if (i && ents[i].family == ents[i - 1].family &&
-		    !memcmp(&ents[i].key, &ents[i - 1].key, sizeof(ents[i].key)))
-			continue;
+		if (i && !prefix_cmp(&ents[i - 1], ents[i].family, ents[i].key.prefixlen,
+				     ents[i].key.addr))
+			continue; /* one entry per prefix, its chain holds every rule */
+		addr_str(t.family, ents[i].key.addr, buf, sizeof(buf));
 		memset(&val, 0, sizeof(val));
-		val.rule_id = ents[i].rule_id;
-		val.action = ents[i].action;
 		val.origin = CW_ORIGIN_STATIC;
+		val.prefixlen = (uint8_t)ents[i].key.prefixlen;
+		if (static_chain(e, ents, n, i, &val)) {
+			log_warnx("policy: more than %d CIDR rules cover %s/%u", CW_CHAIN_MAX, buf,
+				  ents[i].key.prefixlen);
+			err = -E2BIG;
+			goto out;
+		}
 		if (bpf_map_update_elem(t.fd, &ents[i].key, &val, BPF_ANY) < 0) {
 			err = -errno;
-			log_warnx("LPM trie: inserting rule %u: %s", ents[i].rule_id,
+			log_warnx("LPM trie: inserting %s/%u: %s", buf, ents[i].key.prefixlen,
 				  strerror(-err));
 			goto out;
 		}
-		log_debug("rule %u: %s/%u %s", ents[i].rule_id,
-			  addr_str(t.family, ents[i].key.addr, buf, sizeof(buf)),
-			  ents[i].key.prefixlen,
-			  ents[i].action == CW_ACTION_ALLOW ? "allow" : "deny");
+		log_debug("prefix %s/%u: first rule %u %s", buf, ents[i].key.prefixlen,
+			  val.chain[0].rule_id,
+			  val.chain[0].action == CW_ACTION_ALLOW ? "allow" : "deny");
 		loaded[t.family == 6]++;
 	}
 	log_info("%zu IPv4 and %zu IPv6 CIDR prefix(es) loaded", loaded[0], loaded[1]);
@@ -185,16 +314,50 @@ static void name_for_log(char *out, size_t outlen, const char *in, size_t inlen)
 	out[i] = '\0';
 }
 
+/* The chain of a learned host route: the covering CIDR denies first (DNS never opens what the
+ * policy closed), then the hostname rules that resolved to the address, then the covering CIDR
+ * allows. 0, 1 when the rule is already on the chain (a refresh), or -E2BIG when it does not
+ * fit. */
+static int learned_chain(const struct cw_lpm_val *base, bool have_base, struct cw_rule_ref ref,
+			 struct cw_lpm_val *out)
+{
+	size_t i, k = 0;
+	bool placed = false;
+
+	memset(out->chain, 0, sizeof(out->chain));
+	for (i = 0; have_base && i < CW_CHAIN_MAX && base->chain[i].rule_id; i++) {
+		const struct cw_rule_ref *r = &base->chain[i];
+
+		if (r->rule_id == ref.rule_id)
+			return 1;
+		if (!placed && !(r->flags & CW_REF_LEARNED) && r->action == CW_ACTION_ALLOW) {
+			if (k == CW_CHAIN_MAX)
+				return -E2BIG;
+			out->chain[k++] = ref;
+			placed = true;
+		}
+		if (k == CW_CHAIN_MAX)
+			return -E2BIG;
+		out->chain[k++] = *r;
+	}
+	if (!placed) {
+		if (k == CW_CHAIN_MAX)
+			return -E2BIG;
+		out->chain[k++] = ref;
+	}
+	return 0;
+}
+
 static void learn_one(struct enf *e, const struct cw_dnsq_entry *ent)
 {
 	char name[CW_NAME_MAX], addr[INET6_ADDRSTRLEN];
-	struct cw_lpm_val val;
+	struct cw_lpm_val val, nval;
 	struct learn_route r;
 	struct lpm_key key;
 	struct trie t;
 	const char *why;
 	uint64_t deadline;
-	bool exists;
+	bool exists, learned;
 
 	name_for_log(name, sizeof(name), ent->name, sizeof(ent->name));
 	if (learn_validate(&e->pol, ent, e->o->learn_flags, &r, &why)) {
@@ -207,45 +370,60 @@ static void learn_one(struct enf *e, const struct cw_dnsq_entry *ent)
 	memset(&key, 0, sizeof(key));
 	key.prefixlen = t.maxlen;
 	memcpy(key.addr, r.addr, t.alen);
-	/* Longest match for the host route: a learned entry is always the host route itself; a
-	 * static one is the most specific CIDR rule that covers the address. */
+	/* Longest match for the host route: our own learned entry, or the most specific CIDR
+	 * prefix that covers the address (its chain holds every covering rule). */
 	exists = bpf_map_lookup_elem(t.fd, &key, &val) == 0;
 	if (!exists && errno != ENOENT) {
 		log_warn("dnsq: %s -> %s: LPM lookup", name, addr);
 		return;
 	}
-	if (exists && val.origin != CW_ORIGIN_LEARNED) {
-		if (val.action != CW_ACTION_ALLOW) {
+	learned = exists && val.origin == CW_ORIGIN_LEARNED;
+	if (exists && !learned) {
+		if ((val.chain[0].flags & CW_REF_ANY_PORT) &&
+		    val.chain[0].action != CW_ACTION_ALLOW) {
 			/* DNS never opens what the policy closed. */
 			shmq_count_rejected(&e->q);
 			log_warnx("dnsq: refused %s -> %s (rule %u): denied by CIDR rule %u", name,
-				  addr, r.rule_id, val.rule_id);
-		} else {
-			log_debug("dnsq: %s -> %s: already allowed by CIDR rule %u", name, addr,
-				  val.rule_id);
+				  addr, r.rule_id, val.chain[0].rule_id);
+			return;
 		}
-		return;
+		if (val.prefixlen == t.maxlen) {
+			log_debug("dnsq: %s -> %s: a CIDR rule for this very address decides", name,
+				  addr);
+			return;
+		}
 	}
-	if (!exists && e->n_learned >= CW_LEARNED_MAX) {
+	if (!learned && e->n_learned >= CW_LEARNED_MAX) {
 		shmq_count_rejected(&e->q);
 		log_warnx("dnsq: refused %s -> %s (rule %u): %d learned addresses already", name,
 			  addr, r.rule_id, CW_LEARNED_MAX);
 		return;
 	}
+	memset(&nval, 0, sizeof(nval));
+	switch (learned_chain(&val, exists, rule_ref(&e->pol, r.rule_id, CW_REF_LEARNED), &nval)) {
+	case 0:
+		break;
+	case 1:
+		nval = val; /* a refresh: the same chain */
+		break;
+	default:
+		shmq_count_rejected(&e->q);
+		log_warnx("dnsq: refused %s -> %s (rule %u): more than %d rules on one address",
+			  name, addr, r.rule_id, CW_CHAIN_MAX);
+		return;
+	}
 	deadline = enf_now_ns() + (uint64_t)r.ttl_s * 1000000000ULL;
 	/* Two names may share an address: a refresh never shortens what another granted. */
-	if (exists && val.expires_ns > deadline)
+	if (learned && val.expires_ns > deadline)
 		deadline = val.expires_ns;
-	memset(&val, 0, sizeof(val));
-	val.expires_ns = deadline;
-	val.rule_id = r.rule_id;
-	val.action = CW_ACTION_ALLOW;
-	val.origin = CW_ORIGIN_LEARNED;
-	if (bpf_map_update_elem(t.fd, &key, &val, BPF_ANY) < 0) {
+	nval.expires_ns = deadline;
+	nval.origin = CW_ORIGIN_LEARNED;
+	nval.prefixlen = t.maxlen;
+	if (bpf_map_update_elem(t.fd, &key, &nval, BPF_ANY) < 0) {
 		log_warn("dnsq: %s -> %s: LPM update", name, addr);
 		return;
 	}
-	if (!exists)
+	if (!learned)
 		e->n_learned++;
 	log_info("learned %s -> %s (rule %u, ttl %u s)", name, addr, r.rule_id, r.ttl_s);
 }

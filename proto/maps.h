@@ -11,6 +11,7 @@
 #define CW_PIN_LPM_V6 "lpm_v6"
 #define CW_PIN_SOCKS "socks"
 #define CW_PIN_DNS_ORIG "dns_orig"
+#define CW_PIN_RULE_PORTS "rule_ports"
 #define CW_PIN_SETTINGS "settings"
 #define CW_PIN_COUNTERS "counters"
 #define CW_PIN_EVENTS "events"
@@ -58,16 +59,45 @@ struct cw_lpm_v6_key {
 };
 _Static_assert(sizeof(struct cw_lpm_v6_key) == 20, "cw_lpm_v6_key layout");
 
-/* LPM trie value. Written by the enforcer, read by BPF. expires_ns is a CLOCK_MONOTONIC
- * deadline (bpf_ktime_get_ns) after which the entry no longer admits anything; 0 = never. */
-struct cw_lpm_val {
-	__u64 expires_ns;
-	__u32 rule_id; /* index of the policy rule, 1-based; 0 = none */
+/* One rule that may decide a destination: the rules of an LPM entry are tried in order and
+ * the first whose port/protocol set matches decides (DESIGN.md §4 verdict order). */
+struct cw_rule_ref {
+	__u32 rule_id; /* 1-based index of the policy rule; 0 ends the chain */
 	__u8 action;   /* enum cw_action */
-	__u8 origin;   /* enum cw_origin */
+	__u8 flags;    /* CW_REF_* */
 	__u8 pad[2];
 };
-_Static_assert(sizeof(struct cw_lpm_val) == 16, "cw_lpm_val layout");
+_Static_assert(sizeof(struct cw_rule_ref) == 8, "cw_rule_ref layout");
+
+#define CW_REF_ANY_PORT 0x1 /* the rule has no port list: every port and protocol */
+#define CW_REF_LEARNED 0x2  /* a hostname rule, valid only until the entry's deadline */
+
+/* Rules per LPM entry: the CIDR rules covering the prefix (most specific first, deny first at
+ * equal prefix) and, on a learned host route, the hostname rules that resolved to it. Deeper
+ * nesting than this is refused at start. */
+#define CW_CHAIN_MAX 16
+
+/* LPM trie value. Written by the enforcer, read by BPF. expires_ns is a CLOCK_MONOTONIC deadline
+ * (bpf_ktime_get_ns) after which the CW_REF_LEARNED rules of the entry admit nothing; 0 =
+ * never. */
+struct cw_lpm_val {
+	__u64 expires_ns;
+	__u8 origin;	/* enum cw_origin */
+	__u8 prefixlen; /* of this entry's own key (a lookup returns the longest match's value) */
+	__u8 pad[6];
+	struct cw_rule_ref chain[CW_CHAIN_MAX];
+};
+_Static_assert(sizeof(struct cw_lpm_val) == 16 + 8 * CW_CHAIN_MAX, "cw_lpm_val layout");
+
+/* Port/protocol sets of rules that have one: key present = allowed combination. ICMP and ICMPv6
+ * use port 0. Written by the enforcer at start, read by BPF. */
+struct cw_port_key {
+	__u32 rule_id;
+	__be16 port;
+	__u8 protocol; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6 */
+	__u8 pad;
+};
+_Static_assert(sizeof(struct cw_port_key) == 8, "cw_port_key layout");
 
 /* Single entry (key 0) of the settings array. Written by the enforcer at start, read by BPF. */
 struct cw_settings {
