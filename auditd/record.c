@@ -174,11 +174,12 @@ json_t *audit_matched_rule(const struct audit_ctx *c, uint32_t rule_id)
 
 int audit_conn_event_check(const struct cw_conn_event *e, const char **why)
 {
-	if (e->type != CW_EV_CONN_ALLOWED && e->type != CW_EV_CONN_BLOCKED) {
+	if (e->type != CW_EV_CONN_ALLOWED && e->type != CW_EV_CONN_BLOCKED &&
+	    e->type != CW_EV_PROTOCOL_BLOCKED) {
 		*why = "unknown event type";
 		return -EINVAL;
 	}
-	if (e->family != 4 && e->family != 6) {
+	if (e->family != 4 && e->family != 6 && e->type != CW_EV_PROTOCOL_BLOCKED) {
 		*why = "unknown address family";
 		return -EINVAL;
 	}
@@ -294,15 +295,41 @@ static const char *hook_name(uint8_t hook, char *buf, size_t len)
 		return "sendmsg4";
 	case CW_HOOK_SENDMSG6:
 		return "sendmsg6";
+	case CW_HOOK_SOCK_CREATE:
+		return "sock_create";
+	case CW_HOOK_SETSOCKOPT:
+		return "setsockopt";
 	}
 	/* a hook added to the kernel side before auditd knows its name: keep the event */
 	snprintf(buf, len, "hook-%u", hook);
 	return buf;
 }
 
+/* A raw socket refused at creation, or a socket option that would skip TC egress. */
+static int protocol_fields(json_t *o, const struct cw_conn_event *e)
+{
+	uint32_t optname;
+	char pbuf[16];
+	int bad = 0;
+
+	if (e->hook == CW_HOOK_SOCK_CREATE) {
+		bad |= json_object_set_new(o, "socket", json_string("raw"));
+		bad |= json_object_set_new(o, "socket_family",
+					   json_string(e->family == 6 ? "inet6" : "inet"));
+		bad |= json_object_set_new(
+			o, "protocol",
+			json_string(audit_protocol_name(e->protocol, pbuf, sizeof(pbuf))));
+	} else {
+		memcpy(&optname, e->saddr, sizeof(optname));
+		bad |= json_object_set_new(o, "sockopt_level", json_integer(ntohs(e->dport)));
+		bad |= json_object_set_new(o, "sockopt", json_integer(optname));
+	}
+	return bad;
+}
+
 json_t *audit_conn_record(const struct audit_ctx *c, const struct cw_conn_event *e)
 {
-	bool blocked, would_deny, denied = e->type == CW_EV_CONN_BLOCKED;
+	bool blocked, would_deny, denied = e->type != CW_EV_CONN_ALLOWED;
 	uint64_t realtime_ns = e->ts_ns + (uint64_t)c->mono_to_realtime_ns;
 	char pbuf[16], hbuf[16];
 	int bad = 0;
@@ -310,17 +337,24 @@ json_t *audit_conn_record(const struct audit_ctx *c, const struct cw_conn_event 
 
 	verdict(c, denied, e->flags, &blocked, &would_deny);
 	o = record_start(realtime_ns,
-			 blocked || would_deny ? "connection_blocked" : "connection_allowed",
+			 e->type == CW_EV_PROTOCOL_BLOCKED ? "protocol_blocked" :
+			 blocked || would_deny		   ? "connection_blocked" :
+							     "connection_allowed",
 			 blocked, would_deny);
 	if (!o)
 		return NULL;
-	if (!addr_is_zero(e->family, e->saddr))
+	if (e->type == CW_EV_PROTOCOL_BLOCKED)
+		bad |= protocol_fields(o, e);
+	else if (!addr_is_zero(e->family, e->saddr))
 		bad |= json_object_set_new(o, "src_ip", json_addr(e->family, e->saddr));
-	bad |= json_object_set_new(o, "dst_ip", json_addr(e->family, e->daddr));
-	if (e->dport || e->protocol == IPPROTO_TCP || e->protocol == IPPROTO_UDP)
-		bad |= json_object_set_new(o, "dst_port", json_integer(ntohs(e->dport)));
-	bad |= json_object_set_new(
-		o, "protocol", json_string(audit_protocol_name(e->protocol, pbuf, sizeof(pbuf))));
+	if (e->type != CW_EV_PROTOCOL_BLOCKED) {
+		bad |= json_object_set_new(o, "dst_ip", json_addr(e->family, e->daddr));
+		if (e->dport || e->protocol == IPPROTO_TCP || e->protocol == IPPROTO_UDP)
+			bad |= json_object_set_new(o, "dst_port", json_integer(ntohs(e->dport)));
+		bad |= json_object_set_new(
+			o, "protocol",
+			json_string(audit_protocol_name(e->protocol, pbuf, sizeof(pbuf))));
+	}
 	/* pid 0: the hook ran without process context (TC); pid/uid/comm would be noise */
 	if (e->pid) {
 		bad |= json_object_set_new(o, "pid", json_integer(e->pid));

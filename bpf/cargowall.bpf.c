@@ -314,6 +314,73 @@ int cw_getpeername6(struct bpf_sock_addr *ctx)
 	return restore6(ctx);
 }
 
+/* ---- raw sockets and options that skip TC -------------------------------------------------- */
+
+/* Socket families and options (UAPI values; the headers that name them are not BPF-friendly). */
+#define CW_AF_INET 2
+#define CW_AF_INET6 10
+#define CW_SOCK_RAW 3
+#define CW_SOL_PACKET 263
+#define CW_PACKET_QDISC_BYPASS 20
+#define CW_SOL_XDP 283
+
+static __always_inline int protocol_refuse(const struct cw_settings *s, struct conn_info *ci)
+{
+	struct cw_conn_event *e;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	bool audit = settings_audit(s);
+
+	count(audit ? CW_CNT_WOULD_DENY : CW_CNT_BLOCKED);
+	e = event_reserve(ci, CW_EV_PROTOCOL_BLOCKED, audit ? CW_EVF_WOULD_DENY : 0, 0);
+	if (e) {
+		e->pid = pid_tgid >> 32;
+		e->tid = (__u32)pid_tgid;
+		e->uid = (__u32)bpf_get_current_uid_gid();
+		e->cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		bpf_ringbuf_submit(e, 0);
+	}
+	return audit ? SYS_PROCEED : SYS_REJECT;
+}
+
+/* A raw IPv4/IPv6 socket builds its own headers (any protocol, spoofed ports): refused in the
+ * hooked cgroup unless the operator allowed raw sockets. AF_PACKET never reaches this hook. */
+SEC("cgroup/sock_create")
+int cw_sock_create(struct bpf_sock *sk)
+{
+	const struct cw_settings *s = settings_get();
+	struct conn_info ci = { .hook = CW_HOOK_SOCK_CREATE };
+
+	if (!s)
+		return SYS_REJECT;
+	if (sk->type != CW_SOCK_RAW || (sk->family != CW_AF_INET && sk->family != CW_AF_INET6) ||
+	    (s->flags & CW_SETF_ALLOW_RAW))
+		return SYS_PROCEED;
+	ci.family = sk->family == CW_AF_INET6 ? 6 : 4;
+	ci.protocol = (__u8)sk->protocol;
+	ci.dport = bpf_htons((__u16)sk->type);
+	return protocol_refuse(s, &ci);
+}
+
+/* PACKET_QDISC_BYPASS sends AF_PACKET frames straight to the driver, past TC egress; AF_XDP
+ * sockets (SOL_XDP) do the same. Without them, packet-socket frames go through TC and are judged
+ * like the rest. */
+SEC("cgroup/setsockopt")
+int cw_setsockopt(struct bpf_sockopt *ctx)
+{
+	const struct cw_settings *s = settings_get();
+	struct conn_info ci = { .hook = CW_HOOK_SETSOCKOPT };
+
+	if (!s)
+		return SYS_REJECT;
+	if (!(ctx->level == CW_SOL_PACKET && ctx->optname == CW_PACKET_QDISC_BYPASS) &&
+	    ctx->level != CW_SOL_XDP)
+		return SYS_PROCEED;
+	ci.dport = bpf_htons((__u16)ctx->level);
+	ci.saddr[0] = (__u32)ctx->optname;
+	return protocol_refuse(s, &ci);
+}
+
 /* ---- TC egress -------------------------------------------------------------------------- */
 
 static __always_inline void tc_event(struct __sk_buff *skb, const struct conn_info *ci, __u8 flags,

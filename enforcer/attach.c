@@ -36,6 +36,8 @@ const struct enf_cg_prog enf_cg_progs[ENF_CG_PROGS] = {
 	{ "cw_recvmsg6", CW_PIN_LINK_RECVMSG6, BPF_CGROUP_UDP6_RECVMSG },
 	{ "cw_getpeername4", CW_PIN_LINK_GETPEERNAME4, BPF_CGROUP_INET4_GETPEERNAME },
 	{ "cw_getpeername6", CW_PIN_LINK_GETPEERNAME6, BPF_CGROUP_INET6_GETPEERNAME },
+	{ "cw_sock_create", CW_PIN_LINK_SOCK_CREATE, BPF_CGROUP_INET_SOCK_CREATE },
+	{ "cw_setsockopt", CW_PIN_LINK_SETSOCKOPT, BPF_CGROUP_SETSOCKOPT },
 };
 
 const struct enf_map_pin enf_map_pins[ENF_MAP_PINS] = {
@@ -214,6 +216,7 @@ static int settings_write(struct enf *e, uint64_t dnsd_cgroup_id)
 	s.default_action = e->pol.default_action;
 	s.dns_upstream = e->o->upstream;
 	s.dns_upstream_port = e->o->upstream_port;
+	s.flags = e->o->allow_raw ? CW_SETF_ALLOW_RAW : 0;
 	err = bpf_map__update_elem(e->skel->maps.settings, &key, sizeof(key), &s, sizeof(s), 0);
 	if (err)
 		log_warnx("settings map: %s", strerror(-err));

@@ -108,7 +108,8 @@ static bool prog_is_ours(__u32 prog_id, __u32 attach_type)
 		return false;
 	memset(&info, 0, sizeof(info));
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-	    info.type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR)
+	    (info.type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
+	     info.type == BPF_PROG_TYPE_CGROUP_SOCK || info.type == BPF_PROG_TYPE_CGROUP_SOCKOPT))
 		for (i = 0; i < ENF_CG_PROGS; i++)
 			/* info.name is cut to BPF_OBJ_NAME_LEN - 1 characters */
 			if (attach_type == (__u32)enf_cg_progs[i].type &&

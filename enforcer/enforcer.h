@@ -29,7 +29,7 @@ struct enf_cg_prog {
 	const char *pin;
 	enum bpf_attach_type type;
 };
-#define ENF_CG_PROGS 8
+#define ENF_CG_PROGS 10
 extern const struct enf_cg_prog enf_cg_progs[ENF_CG_PROGS];
 
 /* The maps pinned under --bpffs, by object name and pin name. */
@@ -51,6 +51,7 @@ struct enf_opts {
 	bool cleanup;
 	bool verbose;
 	unsigned int learn_flags; /* LEARN_ALLOW_PRIVATE (common/learn.h) */
+	bool allow_raw;		  /* --allow-raw-sockets */
 	uint32_t mode;		  /* enum cw_mode */
 	const char *bpffs;
 	const char *cgroup;

@@ -45,6 +45,7 @@ static void usage(const char *fmt, ...)
 		"usage: cargowall-enforcer --mode enforce|audit --bpffs DIR --cgroup DIR\n"
 		"                          --interface IF [--interface IF]... --dnsd-cgroup DIR\n"
 		"                          --dns-upstream IPV4[:PORT] [--allow-private-answers]\n"
+		"                          [--allow-raw-sockets]\n"
 		"                          [--verbose]\n"
 		"       cargowall-enforcer --cleanup --bpffs DIR --cgroup DIR --interface IF...\n"
 		"                          [--verbose]\n");
@@ -98,7 +99,8 @@ enum {
 	OPT_DNSD_CG,
 	OPT_UPSTREAM,
 	OPT_CLEANUP,
-	OPT_PRIVATE
+	OPT_PRIVATE,
+	OPT_RAW,
 };
 
 static void parse_args(int argc, char **argv, struct enf_opts *o)
@@ -112,6 +114,7 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 		{ "dns-upstream", required_argument, NULL, OPT_UPSTREAM },
 		{ "cleanup", no_argument, NULL, OPT_CLEANUP },
 		{ "allow-private-answers", no_argument, NULL, OPT_PRIVATE },
+		{ "allow-raw-sockets", no_argument, NULL, OPT_RAW },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -161,6 +164,9 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 			break;
 		case OPT_PRIVATE:
 			o->learn_flags |= LEARN_ALLOW_PRIVATE;
+			break;
+		case OPT_RAW:
+			o->allow_raw = true;
 			break;
 		case 'v':
 			o->verbose = true;

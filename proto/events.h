@@ -10,6 +10,7 @@
 enum cw_event_type {
 	CW_EV_CONN_ALLOWED = 1,
 	CW_EV_CONN_BLOCKED = 2,
+	CW_EV_PROTOCOL_BLOCKED = 3, /* a raw socket, or a socket option that skips TC */
 };
 
 /* Where the verdict was taken. */
@@ -19,6 +20,8 @@ enum cw_hook {
 	CW_HOOK_TC_EGRESS = 3,
 	CW_HOOK_SENDMSG4 = 4,
 	CW_HOOK_SENDMSG6 = 5,
+	CW_HOOK_SOCK_CREATE = 6, /* protocol = the socket's protocol, dport = its type */
+	CW_HOOK_SETSOCKOPT = 7,	 /* protocol = 0, dport = the option level, saddr[0] = optname */
 };
 
 #define CW_EVF_WOULD_DENY 0x1 /* audit mode: let through, enforce mode would deny */

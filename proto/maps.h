@@ -23,6 +23,8 @@
 #define CW_PIN_LINK_RECVMSG6 "link_recvmsg6"
 #define CW_PIN_LINK_GETPEERNAME4 "link_getpeername4"
 #define CW_PIN_LINK_GETPEERNAME6 "link_getpeername6"
+#define CW_PIN_LINK_SOCK_CREATE "link_sock_create"
+#define CW_PIN_LINK_SETSOCKOPT "link_setsockopt"
 #define CW_PIN_PROG_TC "prog_tc_egress"
 
 /* TC filter identity on each uplink, so stop and a restarted enforcer find ours. */
@@ -106,9 +108,12 @@ struct cw_settings {
 	__u32 default_action; /* enum cw_action */
 	__be32 dns_upstream;  /* IPv4 address dnsd forwards to (network order) */
 	__be16 dns_upstream_port;
-	__u8 pad[2];
+	__u8 flags; /* CW_SETF_* */
+	__u8 pad;
 };
 _Static_assert(sizeof(struct cw_settings) == 24, "cw_settings layout");
+
+#define CW_SETF_ALLOW_RAW 0x1 /* raw IPv4/IPv6 sockets may be created in the hooked cgroup */
 
 /* A socket the sock_addr hooks allowed to reach one destination (connect, or sendmsg of
  * unconnected UDP). Written by BPF at the hook, read by TC egress: packets of that socket to that
