@@ -299,6 +299,8 @@ static const char *hook_name(uint8_t hook, char *buf, size_t len)
 		return "sock_create";
 	case CW_HOOK_SETSOCKOPT:
 		return "setsockopt";
+	case CW_HOOK_CGROUP_SKB:
+		return "cgroup_skb";
 	}
 	/* a hook added to the kernel side before auditd knows its name: keep the event */
 	snprintf(buf, len, "hook-%u", hook);

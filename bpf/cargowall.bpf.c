@@ -381,7 +381,10 @@ int cw_setsockopt(struct bpf_sockopt *ctx)
 	return protocol_refuse(s, &ci);
 }
 
-/* ---- TC egress -------------------------------------------------------------------------- */
+/* ---- TC egress and scoped cgroup egress: one packet verdict ------------------------------ */
+
+#define PKT_PASS true
+#define PKT_DROP false
 
 static __always_inline void tc_event(struct __sk_buff *skb, const struct conn_info *ci, __u8 flags,
 				     __u32 rule_id)
@@ -398,21 +401,21 @@ static __always_inline void tc_event(struct __sk_buff *skb, const struct conn_in
 
 /* Allowed packets are only counted: TC sees every packet, connect() already reported the
  * connection. */
-static __always_inline int tc_finish(struct __sk_buff *skb, const struct cw_settings *s,
-				     const struct conn_info *ci, const struct verdict *v)
+static __always_inline bool tc_finish(struct __sk_buff *skb, const struct cw_settings *s,
+				      const struct conn_info *ci, const struct verdict *v)
 {
 	if (v->allow) {
 		count(CW_CNT_ALLOWED);
-		return TC_ACT_OK;
+		return PKT_PASS;
 	}
 	if (settings_audit(s)) {
 		count(CW_CNT_WOULD_DENY);
 		tc_event(skb, ci, CW_EVF_WOULD_DENY, v->rule_id);
-		return TC_ACT_OK;
+		return PKT_PASS;
 	}
 	count(CW_CNT_BLOCKED);
 	tc_event(skb, ci, 0, v->rule_id);
-	return TC_ACT_SHOT;
+	return PKT_DROP;
 }
 
 /* TCP and UDP both start with source and destination port. bpf_skb_load_bytes rather than
@@ -462,8 +465,8 @@ static __always_inline bool tc_is_link_local_v4(const struct conn_info *ci, bool
  * 53 is dropped whatever the policy says, or the forced DNS path would have a side door. Then a
  * socket the sock_addr hooks allowed to this destination keeps passing after its address
  * expired; the rest is judged by address. */
-static __always_inline int tc_judge(struct __sk_buff *skb, const struct cw_settings *s,
-				    const struct conn_info *ci, bool first_frag)
+static __always_inline bool tc_judge(struct __sk_buff *skb, const struct cw_settings *s,
+				     const struct conn_info *ci, bool first_frag)
 {
 	struct verdict v;
 
@@ -475,20 +478,21 @@ static __always_inline int tc_judge(struct __sk_buff *skb, const struct cw_setti
 	}
 	if (socks_known(bpf_get_socket_cookie(skb), ci)) {
 		count(CW_CNT_ALLOWED);
-		return TC_ACT_OK;
+		return PKT_PASS;
 	}
 	verdict_ci(s, ci, &v);
 	return tc_finish(skb, s, ci, &v);
 }
 
-static __always_inline int tc_ipv4(struct __sk_buff *skb, const struct cw_settings *s)
+static __always_inline bool pkt_ipv4(struct __sk_buff *skb, const struct cw_settings *s, __u32 l3,
+				     __u8 hook)
 {
-	struct conn_info ci = { .family = 4, .hook = CW_HOOK_TC_EGRESS };
+	struct conn_info ci = { .family = 4, .hook = hook };
 	struct iphdr ip;
 	struct verdict v;
 	bool first_frag;
 
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0 || ip.ihl < 5) {
+	if (bpf_skb_load_bytes(skb, l3, &ip, sizeof(ip)) < 0 || ip.ihl < 5) {
 		/* Unparseable: nothing to match, the default action decides. */
 		verdict_default(s, &v);
 		return tc_finish(skb, s, &ci, &v);
@@ -500,11 +504,11 @@ static __always_inline int tc_ipv4(struct __sk_buff *skb, const struct cw_settin
 	first_frag = !(ip.frag_off & bpf_htons(CW_IP_OFFSET));
 	ci.later_frag = !first_frag;
 	if (first_frag)
-		tc_ports(skb, ETH_HLEN + ip.ihl * 4, &ci);
+		tc_ports(skb, l3 + ip.ihl * 4, &ci);
 	if (is_loopback_v4(ip.daddr) || tc_is_link_local_v4(&ci, first_frag) ||
 	    tc_is_dnsd_upstream(skb, s, &ci, first_frag)) {
 		count(CW_CNT_ALLOWED);
-		return TC_ACT_OK;
+		return PKT_PASS;
 	}
 	return tc_judge(skb, s, &ci, first_frag);
 }
@@ -544,15 +548,16 @@ static __always_inline void tc_ipv6_ext(struct __sk_buff *skb, struct conn_info 
 	}
 }
 
-static __always_inline int tc_ipv6(struct __sk_buff *skb, const struct cw_settings *s)
+static __always_inline bool pkt_ipv6(struct __sk_buff *skb, const struct cw_settings *s, __u32 l3,
+				     __u8 hook)
 {
-	struct conn_info ci = { .family = 6, .hook = CW_HOOK_TC_EGRESS };
+	struct conn_info ci = { .family = 6, .hook = hook };
 	struct ipv6hdr ip6;
 	struct verdict v;
 	__u32 off;
 	__u8 type;
 
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) < 0) {
+	if (bpf_skb_load_bytes(skb, l3, &ip6, sizeof(ip6)) < 0) {
 		verdict_default(s, &v);
 		return tc_finish(skb, s, &ci, &v);
 	}
@@ -560,19 +565,19 @@ static __always_inline int tc_ipv6(struct __sk_buff *skb, const struct cw_settin
 	 * leaves the link. */
 	if (ip6.daddr.in6_u.u6_addr8[0] == 0xff && (ip6.daddr.in6_u.u6_addr8[1] & 0x0f) == 0x02) {
 		count(CW_CNT_ALLOWED);
-		return TC_ACT_OK;
+		return PKT_PASS;
 	}
 	__builtin_memcpy(ci.saddr, &ip6.saddr, sizeof(ci.saddr));
 	__builtin_memcpy(ci.daddr, &ip6.daddr, sizeof(ci.daddr));
 	ci.protocol = ip6.nexthdr;
-	off = ETH_HLEN + sizeof(ip6);
+	off = l3 + sizeof(ip6);
 	tc_ipv6_ext(skb, &ci, &off);
 	/* Neighbour discovery keeps the link usable (to unicast neighbours too). */
 	if (ci.protocol == IPPROTO_ICMPV6 && !ci.later_frag &&
 	    bpf_skb_load_bytes(skb, off, &type, sizeof(type)) == 0 && type >= CW_ND_FIRST &&
 	    type <= CW_ND_LAST) {
 		count(CW_CNT_ALLOWED);
-		return TC_ACT_OK;
+		return PKT_PASS;
 	}
 	if (!ci.later_frag)
 		tc_ports(skb, off, &ci);
@@ -592,10 +597,26 @@ int cw_tc_egress(struct __sk_buff *skb)
 	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0)
 		return TC_ACT_OK; /* shorter than an Ethernet header: carries no IP */
 	if (eth.h_proto == bpf_htons(ETH_P_IP))
-		return tc_ipv4(skb, s);
+		return pkt_ipv4(skb, s, ETH_HLEN, CW_HOOK_TC_EGRESS) ? TC_ACT_OK : TC_ACT_SHOT;
 	if (eth.h_proto == bpf_htons(ETH_P_IPV6))
-		return tc_ipv6(skb, s);
+		return pkt_ipv6(skb, s, ETH_HLEN, CW_HOOK_TC_EGRESS) ? TC_ACT_OK : TC_ACT_SHOT;
 	return TC_ACT_OK;
+}
+
+/* Scoped mode (cargowall run): the packets of the hooked cgroup only, starting at the IP
+ * header; nothing on the host's interfaces is touched. 1 passes, 0 drops. */
+SEC("cgroup_skb/egress")
+int cw_skb_egress(struct __sk_buff *skb)
+{
+	const struct cw_settings *s = settings_get();
+
+	if (!s)
+		return 0;
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		return pkt_ipv4(skb, s, 0, CW_HOOK_CGROUP_SKB) ? 1 : 0;
+	if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		return pkt_ipv6(skb, s, 0, CW_HOOK_CGROUP_SKB) ? 1 : 0;
+	return 1;
 }
 
 /* Same licence as the rest of the tree. No GPL-only helper is used. */

@@ -28,16 +28,17 @@
 #include "enforcer.h"
 
 const struct enf_cg_prog enf_cg_progs[ENF_CG_PROGS] = {
-	{ "cw_connect4", CW_PIN_LINK_CONNECT4, BPF_CGROUP_INET4_CONNECT },
-	{ "cw_connect6", CW_PIN_LINK_CONNECT6, BPF_CGROUP_INET6_CONNECT },
-	{ "cw_sendmsg4", CW_PIN_LINK_SENDMSG4, BPF_CGROUP_UDP4_SENDMSG },
-	{ "cw_sendmsg6", CW_PIN_LINK_SENDMSG6, BPF_CGROUP_UDP6_SENDMSG },
-	{ "cw_recvmsg4", CW_PIN_LINK_RECVMSG4, BPF_CGROUP_UDP4_RECVMSG },
-	{ "cw_recvmsg6", CW_PIN_LINK_RECVMSG6, BPF_CGROUP_UDP6_RECVMSG },
-	{ "cw_getpeername4", CW_PIN_LINK_GETPEERNAME4, BPF_CGROUP_INET4_GETPEERNAME },
-	{ "cw_getpeername6", CW_PIN_LINK_GETPEERNAME6, BPF_CGROUP_INET6_GETPEERNAME },
-	{ "cw_sock_create", CW_PIN_LINK_SOCK_CREATE, BPF_CGROUP_INET_SOCK_CREATE },
-	{ "cw_setsockopt", CW_PIN_LINK_SETSOCKOPT, BPF_CGROUP_SETSOCKOPT },
+	{ "cw_connect4", CW_PIN_LINK_CONNECT4, BPF_CGROUP_INET4_CONNECT, false },
+	{ "cw_connect6", CW_PIN_LINK_CONNECT6, BPF_CGROUP_INET6_CONNECT, false },
+	{ "cw_sendmsg4", CW_PIN_LINK_SENDMSG4, BPF_CGROUP_UDP4_SENDMSG, false },
+	{ "cw_sendmsg6", CW_PIN_LINK_SENDMSG6, BPF_CGROUP_UDP6_SENDMSG, false },
+	{ "cw_recvmsg4", CW_PIN_LINK_RECVMSG4, BPF_CGROUP_UDP4_RECVMSG, false },
+	{ "cw_recvmsg6", CW_PIN_LINK_RECVMSG6, BPF_CGROUP_UDP6_RECVMSG, false },
+	{ "cw_getpeername4", CW_PIN_LINK_GETPEERNAME4, BPF_CGROUP_INET4_GETPEERNAME, false },
+	{ "cw_getpeername6", CW_PIN_LINK_GETPEERNAME6, BPF_CGROUP_INET6_GETPEERNAME, false },
+	{ "cw_sock_create", CW_PIN_LINK_SOCK_CREATE, BPF_CGROUP_INET_SOCK_CREATE, false },
+	{ "cw_setsockopt", CW_PIN_LINK_SETSOCKOPT, BPF_CGROUP_SETSOCKOPT, false },
+	{ "cw_skb_egress", CW_PIN_LINK_SKB_EGRESS, BPF_CGROUP_INET_EGRESS, true },
 };
 
 const struct enf_map_pin enf_map_pins[ENF_MAP_PINS] = {
@@ -384,6 +385,8 @@ int enf_start(struct enf *e)
 			return err;
 	}
 	for (i = 0; i < ENF_CG_PROGS; i++) {
+		if (enf_cg_progs[i].scoped_only && !e->o->scoped)
+			continue;
 		err = cgroup_attach(e, &enf_cg_progs[i], &e->links[i]);
 		if (err)
 			return err;

@@ -28,8 +28,9 @@ struct enf_cg_prog {
 	const char *prog; /* program name in the object */
 	const char *pin;
 	enum bpf_attach_type type;
+	bool scoped_only; /* cargowall run: in place of TC on the uplinks */
 };
-#define ENF_CG_PROGS 10
+#define ENF_CG_PROGS 11
 extern const struct enf_cg_prog enf_cg_progs[ENF_CG_PROGS];
 
 /* The maps pinned under --bpffs, by object name and pin name. */
@@ -52,6 +53,7 @@ struct enf_opts {
 	bool verbose;
 	unsigned int learn_flags; /* LEARN_ALLOW_PRIVATE (common/learn.h) */
 	bool allow_raw;		  /* --allow-raw-sockets */
+	bool scoped;		  /* --scoped: cgroup_skb egress, no TC on any interface */
 	uint32_t mode;		  /* enum cw_mode */
 	const char *bpffs;
 	const char *cgroup;

@@ -45,9 +45,10 @@ static void usage(const char *fmt, ...)
 		"usage: cargowall-enforcer --mode enforce|audit --bpffs DIR --cgroup DIR\n"
 		"                          --interface IF [--interface IF]... --dnsd-cgroup DIR\n"
 		"                          --dns-upstream IPV4[:PORT] [--allow-private-answers]\n"
-		"                          [--allow-raw-sockets]\n"
+		"                          [--allow-raw-sockets] [--scoped]\n"
 		"                          [--verbose]\n"
-		"       cargowall-enforcer --cleanup --bpffs DIR --cgroup DIR --interface IF...\n"
+		"       cargowall-enforcer --cleanup --bpffs DIR --cgroup DIR\n"
+		"                          (--interface IF... | --scoped)\n"
 		"                          [--verbose]\n");
 	exit(2);
 }
@@ -101,6 +102,7 @@ enum {
 	OPT_CLEANUP,
 	OPT_PRIVATE,
 	OPT_RAW,
+	OPT_SCOPED,
 };
 
 static void parse_args(int argc, char **argv, struct enf_opts *o)
@@ -115,6 +117,7 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 		{ "cleanup", no_argument, NULL, OPT_CLEANUP },
 		{ "allow-private-answers", no_argument, NULL, OPT_PRIVATE },
 		{ "allow-raw-sockets", no_argument, NULL, OPT_RAW },
+		{ "scoped", no_argument, NULL, OPT_SCOPED },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -168,6 +171,9 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 		case OPT_RAW:
 			o->allow_raw = true;
 			break;
+		case OPT_SCOPED:
+			o->scoped = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -183,11 +189,14 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 		usage("--bpffs is required");
 	if (!o->cgroup)
 		usage("--cgroup is required");
-	if (!o->n_ifaces)
-		usage("--interface is required (at least one)");
+	if (o->scoped && o->n_ifaces)
+		usage("--scoped judges the cgroup's own packets: no --interface with it");
+	if (!o->scoped && !o->n_ifaces)
+		usage("--interface is required (at least one), or --scoped");
 	if (o->cleanup) {
 		if (have_mode || o->dnsd_cgroup || have_upstream)
-			usage("--cleanup takes only --bpffs, --cgroup, --interface and --verbose");
+			usage("--cleanup takes only --bpffs, --cgroup, --interface or --scoped, and "
+			      "--verbose");
 		return;
 	}
 	if (!have_mode)

@@ -22,6 +22,7 @@ enum cw_hook {
 	CW_HOOK_SENDMSG6 = 5,
 	CW_HOOK_SOCK_CREATE = 6, /* protocol = the socket's protocol, dport = its type */
 	CW_HOOK_SETSOCKOPT = 7,	 /* protocol = 0, dport = the option level, saddr[0] = optname */
+	CW_HOOK_CGROUP_SKB = 8,	 /* scoped mode: the hooked cgroup's egress packets */
 };
 
 #define CW_EVF_WOULD_DENY 0x1 /* audit mode: let through, enforce mode would deny */

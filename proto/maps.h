@@ -25,6 +25,7 @@
 #define CW_PIN_LINK_GETPEERNAME6 "link_getpeername6"
 #define CW_PIN_LINK_SOCK_CREATE "link_sock_create"
 #define CW_PIN_LINK_SETSOCKOPT "link_setsockopt"
+#define CW_PIN_LINK_SKB_EGRESS "link_skb_egress"
 #define CW_PIN_PROG_TC "prog_tc_egress"
 
 /* TC filter identity on each uplink, so stop and a restarted enforcer find ours. */

@@ -376,6 +376,44 @@ START_TEST(test_audit_mode)
 }
 END_TEST
 
+/* Scoped mode's cgroup_skb/egress program takes the same verdict from the IP header on
+ * (the test run consumes the Ethernet header for non-TC programs). 1 passes, 0 drops. */
+START_TEST(test_scoped_cgroup_skb)
+{
+	int fd = bpf_program__fd(e.skel->progs.cw_skb_egress);
+	struct pkt p;
+	struct {
+		const char *dst;
+		uint8_t proto;
+		uint16_t port;
+		unsigned int want;
+	} cases[] = {
+		{ "10.9.9.9", IPPROTO_TCP, 443, 1 },   { "10.9.9.9", IPPROTO_TCP, 80, 0 },
+		{ "10.1.2.3", IPPROTO_TCP, 443, 0 },   { "203.0.113.9", IPPROTO_UDP, 9, 1 },
+		{ "203.0.113.9", IPPROTO_UDP, 53, 0 }, { "8.8.4.4", IPPROTO_ICMP, 0, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = p.b, .repeat = 1);
+
+		v4(&p, cases[i].dst, cases[i].proto, cases[i].port, 0, 0);
+		topts.data_size_in = (__u32)p.len;
+		ck_assert_int_eq(bpf_prog_test_run_opts(fd, &topts), 0);
+		ck_assert_msg(topts.retval == cases[i].want, "%s proto %u port %u: got %u",
+			      cases[i].dst, cases[i].proto, cases[i].port, topts.retval);
+	}
+	v6(&p, "2001:db8::5", IPPROTO_TCP, 443, 2, -1);
+	{
+		LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = p.b, .repeat = 1);
+
+		topts.data_size_in = (__u32)p.len;
+		ck_assert_int_eq(bpf_prog_test_run_opts(fd, &topts), 0);
+		ck_assert_uint_eq(topts.retval, 1);
+	}
+}
+END_TEST
+
 static Suite *verdict_suite(void)
 {
 	Suite *s = suite_create("verdict");
@@ -389,6 +427,7 @@ static Suite *verdict_suite(void)
 	tcase_add_test(tc, test_learned);
 	tcase_add_test(tc, test_expired);
 	tcase_add_test(tc, test_audit_mode);
+	tcase_add_test(tc, test_scoped_cgroup_skb);
 	suite_add_tcase(s, tc);
 	return s;
 }
