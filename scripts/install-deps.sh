@@ -16,3 +16,12 @@ apt-get install -y -qq --no-install-recommends \
 	libcap-dev libseccomp-dev \
 	iproute2 dnsmasq-base curl python3 dnsutils tcpdump procps passwd \
 	>/dev/null
+# bench/dns (bench/README.md): dnsperf, the load generator, and nftables for the dnsmasq --nftset
+# baseline it is compared with.
+apt-get install -y -qq --no-install-recommends dnsperf nftables >/dev/null
+# The GitHub Action (action/): sudo and visudo for sudo-lockdown and its lab test; node for its
+# scripts and `node --test` (Debian's nodejs, only when no node is installed: runners bring one).
+apt-get install -y -qq --no-install-recommends sudo >/dev/null
+if ! command -v node >/dev/null 2>&1; then
+	apt-get install -y -qq --no-install-recommends nodejs >/dev/null
+fi
