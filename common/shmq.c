@@ -213,6 +213,14 @@ int shmq_wait_applied(struct shmq *q, uint64_t seq, int timeout_ms)
 	}
 }
 
+uint64_t shmq_applied(const struct shmq *q)
+{
+	uint64_t v = CMM_LOAD_SHARED(q->hdr->applied_seq);
+
+	cmm_smp_rmb();
+	return v;
+}
+
 int shmq_pop(struct shmq *q, void *buf)
 {
 	uint64_t head = CMM_LOAD_SHARED(q->hdr->head);

@@ -36,6 +36,9 @@ int shmq_push(struct shmq *q, const void *entry, size_t len, uint64_t *seq);
 void shmq_ring(struct shmq *q);
 /* Producer: wait until applied_seq >= seq or timeout. 0, or -ETIMEDOUT. */
 int shmq_wait_applied(struct shmq *q, uint64_t seq, int timeout_ms);
+/* Producer: the consumer's applied_seq now, without waiting (an event loop checks it and parks
+ * answers whose entries are not applied yet). Ordered before later reads of the queue. */
+uint64_t shmq_applied(const struct shmq *q);
 
 /* Consumer: copy the next entry out into buf (slot_size bytes). 1 = got one, 0 = empty.
  * A producer head that runs more than `capacity` ahead is hostile: counted, and the consumer

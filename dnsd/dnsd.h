@@ -1,73 +1,227 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cargowall-dnsd internals shared by main.c (setup, event loop), query.c (one query from
- * datagram to answer) and resolve.c (libunbound). */
+/* cargowall-dnsd internals shared by main.c (setup, event loop, UDP), tcp.c (TCP clients),
+ * query.c (one query from message to decision), answer.c (libunbound's answer to the client),
+ * ack.c (waiting for the enforcer without stalling the loop) and resolve.c (libunbound). */
 #ifndef CW_DNSD_DNSD_H
 #define CW_DNSD_DNSD_H
 
+#include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
-#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "../common/policy.h"
 #include "../common/shmq.h"
 #include "../proto/maps.h"
+#include "../proto/shmq.h"
+#include "dnsmsg.h"
+#include "hist.h"
+#include "learned.h"
 
 struct ub_ctx;
+struct ub_result;
 
-/* Queries handed to libunbound and not answered yet. Each holds ~1.5 KiB; the cap bounds what
- * a client flooding unique names can make dnsd allocate. Past it: SERVFAIL at once. */
+/* Queries handed to libunbound or parked until the enforcer applied their addresses. Each
+ * holds ~3.5 KiB; the cap bounds what a client flooding unique names can make dnsd allocate.
+ * Past it: SERVFAIL at once. */
 #define DNSD_INFLIGHT_MAX 1024
-/* Datagrams read per wake-up, so that libunbound's results are not starved by a flood. */
+/* Datagrams read per wake-up and listener, so that libunbound's results are not starved. */
 #define DNSD_RX_BATCH 64
+/* The largest query read, over UDP or TCP: a question (<= 271 bytes) and an OPT record with
+ * options. Longer TCP messages close the connection; longer datagrams are dropped. */
+#define DNSD_QUERY_MAX 4096
+/* Addresses learned from one answer; the rest are logged and not learned. A 1232-byte answer
+ * holds at most 75 A records; real round-robin names have a handful. */
+#define DNSD_LEARN_MAX 64
+/* An address the kernel holds for the same rule until at least (the deadline a new answer
+ * would ask) - this is not pushed again. TTLs count in whole seconds: a cached answer's TTL
+ * goes down by one each second while the clock runs in nanoseconds, so the deadline it asks
+ * for wobbles within a second of the one already granted. Without the slack, half of the
+ * cached answers would wait for the enforcer for nothing. */
+#define DNSD_LEARN_SLACK_NS 1000000000LL
 
-/* Per-reason counters, logged at exit. */
+/* TCP clients (RFC 7766). Connections at once: past it, the oldest idle one is closed, or the
+ * new one when none is idle. */
+#define DNSD_TCP_MAX 64
+/* A connection with nothing outstanding and no progress for this long is closed. */
+#define DNSD_TCP_IDLE_MS 10000
+/* Queries of one connection being resolved at once; it is not read further until one is
+ * answered (pipelined queries wait in the socket, not in dnsd). */
+#define DNSD_TCP_PIPELINE 16
+/* Answers queued for a connection that does not read: reading stops above HIGH, and the
+ * connection is closed when an answer would take it past MAX. */
+#define DNSD_TCP_WBUF_HIGH 16384
+#define DNSD_TCP_WBUF_MAX (256 * 1024)
+/* Connections accepted per wake-up and listener. */
+#define DNSD_ACCEPT_BATCH 16
+
+/* Per-reason counters, logged at exit (names in query.c). */
 enum dnsd_stat {
 	ST_RX = 0,
 	ST_DROP_SHORT,	  /* shorter than a header */
-	ST_DROP_LARGE,	  /* larger than the receive buffer, or not from an IPv4 peer */
+	ST_DROP_LARGE,	  /* a datagram larger than DNSD_QUERY_MAX */
 	ST_DROP_RESPONSE, /* QR=1: never answered */
-	ST_FORMERR,
+	ST_FORMERR,	  /* includes QDCOUNT != 1 */
 	ST_NOTIMP,
+	ST_BADVERS,
 	ST_REFUSED_TYPE, /* class not IN, meta qtype */
 	ST_REFUSED_NAME, /* not a hostname the policy can decide */
 	ST_DENIED,	 /* enforce: NXDOMAIN, nothing sent upstream */
 	ST_WOULD_DENY,	 /* audit: forwarded, would be denied */
+	ST_PTR_DENIED,	 /* enforce: PTR for an address the policy does not allow */
+	ST_CHAIN_DENIED, /* a CNAME chain through a name the policy does not allow */
+	ST_CHAIN_BAD,	 /* an answer whose chain could not be walked */
 	ST_FORWARDED,
 	ST_ANSWERED, /* upstream answer released to the client */
 	ST_SERVFAIL,
 	ST_UB_ERROR,
 	ST_INFLIGHT_FULL,
-	ST_LEARNED,
-	ST_ADDR_REFUSED, /* learn_addr_refused() */
+	ST_LEARNED,	 /* addresses pushed to the enforcer */
+	ST_LEARN_KNOWN,	 /* not pushed: the kernel already holds them long enough */
+	ST_ADDR_REFUSED, /* not learned: learn_addr_refused(), a deny CIDR rule, too many */
 	ST_QUEUE_FULL,
 	ST_ACK_TIMEOUT,
 	ST_TRUNCATED,
 	ST_EVQ_FULL,
 	ST_SEND_ERROR,
+	ST_TCP_ACCEPTED,
+	ST_TCP_REJECTED, /* DNSD_TCP_MAX reached and none idle */
+	ST_TCP_EVICTED,	 /* idle, closed for a new connection */
+	ST_TCP_IDLE,	 /* closed after DNSD_TCP_IDLE_MS */
+	ST_TCP_ABORTED,	 /* closed on an error, an oversized message or a full write buffer */
+	ST_TCP_GONE,	 /* answers for a connection closed meanwhile */
 	ST_MAX,
 };
 
-struct pending;
+/* Where a query came from and its answer goes. */
+struct dnsd_client {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	int udp_fd;	  /* the UDP listener it came in on, -1 for TCP */
+	int tcp_slot;	  /* TCP: index in dnsd.conns */
+	uint32_t tcp_gen; /* TCP: the connection's generation; a reused slot has another */
+};
+
+/* A query at libunbound, then possibly parked until the enforcer applied its addresses. */
+struct pending {
+	struct pending *prev, *next; /* in-flight list (at libunbound) */
+	struct pending *park_next;   /* parked FIFO */
+	struct dnsd *d;
+	struct dnsd_client client;
+	struct dns_query q;
+	char canon[CW_NAME_MAX]; /* policy form: lowercase, search domain stripped */
+	uint32_t rule_id;
+	bool learn;	 /* allowed by a hostname rule: its A/AAAA answers go to the enforcer */
+	bool would_deny; /* audit mode: enforce mode would have answered NXDOMAIN */
+	bool ptr;	 /* decided as a reverse lookup: no CNAME judgement, nothing learned */
+	/* the answer being released */
+	uint8_t *ans;
+	size_t ans_len;
+	uint64_t seq;	       /* dnsq sequence of its last pushed entry */
+	int64_t t_result_ns;   /* libunbound's callback ran (CLOCK_MONOTONIC) */
+	int64_t park_until_ns; /* t_result_ns + CW_ACK_TIMEOUT_MS */
+	int64_t learn_deadline_ns;
+	unsigned int n_pushed;
+	struct {
+		uint8_t family;
+		uint8_t addr[16];
+	} pushed[DNSD_LEARN_MAX];
+	struct cw_dns_event ev;
+};
+
+/* The thread that waits on the enforcer's ack futex for the event loop (ack.c). */
+struct ackw {
+	struct shmq *q;
+	int efd; /* eventfd written when applied_seq reached `want`; in the poll set */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t want; /* under mu: wait for applied_seq >= want; 0 = nothing to wait for */
+	bool stop;     /* under mu */
+	bool started;
+	uint64_t want_set; /* the event loop's copy, to skip redundant updates */
+};
+
+struct tcp_conn;
 
 struct dnsd {
 	enum cw_mode mode;
-	unsigned int learn_flags; /* LEARN_ALLOW_PRIVATE (common/learn.h) */
-	int sock;		  /* CW_DNSD_FD_UDP4 */
+	unsigned int learn_flags;   /* LEARN_ALLOW_PRIVATE (common/learn.h) */
+	int udp4, tcp4, udp6, tcp6; /* listeners; the IPv6 ones -1 with --no-ipv6 */
 	struct policy policy;
 	struct shmq dnsq;
 	struct shmq evq;
 	struct ub_ctx *ub;
 	struct pending *inflight; /* doubly linked, for cleanup at exit */
 	unsigned int n_inflight;
+	struct pending *park_head, *park_tail;
+	unsigned int n_parked;
+	struct ackw ack;
+	struct tcp_conn *conns; /* DNSD_TCP_MAX slots */
+	unsigned int n_conns;
+	uint32_t tcp_gen;
+	int64_t accept_pause_until_ns; /* out of fds: stop accepting for a while */
+	struct learned_table learned;
+	struct hist ack_hist; /* µs from libunbound's result to the enforcer's ack */
 	uint64_t stats[ST_MAX];
 };
 
+static inline int64_t dnsd_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* query.c */
-void dnsd_handle_datagram(struct dnsd *d, const uint8_t *pkt, size_t len,
-			  const struct sockaddr_in *from);
+void dnsd_handle_message(struct dnsd *d, const uint8_t *pkt, size_t len,
+			 const struct dnsd_client *c);
+/* Send an answer to a client (len 0: no answer; a TCP query is done all the same). Every
+ * query gets exactly one call. */
+void dnsd_reply(struct dnsd *d, const struct dnsd_client *c, const uint8_t *buf, size_t len);
+/* An answer with no records (dnsmsg_build_reply) to the client. */
+void dnsd_reply_rcode(struct dnsd *d, const struct dns_query *q, unsigned int rcode,
+		      const struct dnsd_client *c);
+void dnsd_event_init(struct cw_dns_event *ev, const struct dns_query *q,
+		     const struct dnsd_client *c, uint8_t type, uint32_t rule_id);
+void dnsd_event_push(struct dnsd *d, const struct cw_dns_event *ev);
+const char *dnsd_client_str(const struct dnsd_client *c, char *buf, size_t len);
+/* libunbound's callback ran for p: off the in-flight list. */
+void dnsd_inflight_done(struct dnsd *d, struct pending *p);
 void dnsd_free_inflight(struct dnsd *d);
 void dnsd_log_stats(const struct dnsd *d);
+
+/* answer.c */
+void dnsd_on_result(void *arg, int ub_err, struct ub_result *res);
+/* Release the parked answers the enforcer acknowledged, time out the overdue ones, and tell
+ * the ack thread what to wait for next. Returns the deadline of the oldest one still parked,
+ * or 0. */
+int64_t dnsd_release_parked(struct dnsd *d);
+void dnsd_free_parked(struct dnsd *d);
+
+/* ack.c: 0 or -errno. */
+int ackw_start(struct ackw *w, struct shmq *q);
+/* Wake the event loop (via w->efd) once applied_seq >= seq; 0 = stop waiting. */
+void ackw_want(struct ackw *w, uint64_t seq);
+void ackw_drain(struct ackw *w);
+void ackw_stop(struct ackw *w);
+
+/* tcp.c */
+int tcp_init(struct dnsd *d);
+void tcp_free(struct dnsd *d);
+void tcp_accept(struct dnsd *d, int lfd);
+/* Fill pfd[] with the connections to watch (slot[i] = their index) and return how many; *next
+ * gets the earliest idle deadline (or stays). */
+unsigned int tcp_poll_fill(struct dnsd *d, struct pollfd *pfd, int *slot, int64_t *next);
+void tcp_handle(struct dnsd *d, int slot, short revents);
+void tcp_reply(struct dnsd *d, int slot, uint32_t gen, const uint8_t *buf, size_t len);
+/* Handle messages the pipelining cap left waiting, then close what is dead, finished or idle
+ * too long. Once per loop iteration, before tcp_poll_fill(). */
+void tcp_sweep(struct dnsd *d);
 
 /* resolve.c: a libunbound context forwarding everything to upstream ("a.b.c.d@port"), with
  * threads, no validation and no built-in local zones but localhost. 0 or -errno. */

@@ -7,16 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
+#include "wire.h"
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
+#define get16 wire_get16
+#define put16 wire_put16
+#define lower wire_lower
 
 static bool plain_char(uint8_t c)
 {
@@ -24,37 +19,33 @@ static bool plain_char(uint8_t c)
 	       c == '-' || c == '_';
 }
 
-static uint8_t lower(uint8_t c)
-{
-	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + ('a' - 'A')) : c;
-}
-
-/* Wire name (already validated) to presentation form. Bytes that are not plain hostname
- * characters are escaped so that the text is unambiguous ("a.b" as one label never reads as two
- * labels) and carries no control characters into logs. */
-static void name_to_text(struct dns_query *q)
+/* Wire name (already validated: labels within wlen, <= 255 octets) to presentation form. Bytes
+ * that are not plain hostname characters are escaped so that the text is unambiguous ("a.b" as
+ * one label never reads as two labels) and carries no control characters into logs. */
+bool dnsmsg_name_text(const uint8_t *wire, size_t wlen, char *out)
 {
 	size_t off = 0, o = 0;
+	bool plain = true;
 
-	q->name_plain = true;
-	while (off < q->qname_len && q->qname[off]) {
-		uint8_t n = q->qname[off++];
+	while (off < wlen && wire[off]) {
+		uint8_t n = wire[off++];
 
 		if (o)
-			q->name[o++] = '.';
-		for (; n; n--, off++) {
-			uint8_t c = q->qname[off];
+			out[o++] = '.';
+		for (; n && off < wlen; n--, off++) {
+			uint8_t c = wire[off];
 
 			if (plain_char(c)) {
-				q->name[o++] = (char)c;
+				out[o++] = (char)c;
 			} else {
-				snprintf(q->name + o, 5, "\\%03u", c);
+				snprintf(out + o, 5, "\\%03u", c);
 				o += 4;
-				q->name_plain = false;
+				plain = false;
 			}
 		}
 	}
-	q->name[o] = '\0';
+	out[o] = '\0';
+	return plain;
 }
 
 /* The question name at pkt[*off]: uncompressed labels only. 0 or -EBADMSG. */
@@ -97,7 +88,8 @@ static int parse_qname(const uint8_t *pkt, size_t len, size_t *off, struct dns_q
 }
 
 /* The one allowed additional record: OPT, owned by the root. 0 or -EBADMSG. */
-static int parse_opt(const uint8_t *pkt, size_t len, size_t *off, const char **why)
+static int parse_opt(const uint8_t *pkt, size_t len, size_t *off, struct dns_query *q,
+		     const char **why)
 {
 	size_t o = *off;
 	uint16_t rdlen;
@@ -111,6 +103,9 @@ static int parse_opt(const uint8_t *pkt, size_t len, size_t *off, const char **w
 		*why = "additional record is not an OPT record";
 		return -EBADMSG;
 	}
+	q->edns_udp = get16(pkt + o + 3);
+	/* TTL: extended rcode (8 bits), version (8 bits), flags (16 bits) */
+	q->edns_version = pkt[o + 6];
 	rdlen = get16(pkt + o + 9);
 	o += 11;
 	if (len - o < rdlen) {
@@ -167,7 +162,7 @@ int dnsmsg_parse_query(const uint8_t *pkt, size_t len, struct dns_query *q, cons
 	q->qclass = get16(pkt + off + 2);
 	off += 4;
 	q->has_question = true;
-	name_to_text(q);
+	q->name_plain = dnsmsg_name_text(q->qname, q->qname_len, q->name);
 	if (an || ns) {
 		*why = "answer or authority records in a query";
 		return DNS_RCODE_FORMERR;
@@ -177,7 +172,7 @@ int dnsmsg_parse_query(const uint8_t *pkt, size_t len, struct dns_query *q, cons
 		return DNS_RCODE_FORMERR;
 	}
 	if (ar == 1) {
-		if (parse_opt(pkt, len, &off, why))
+		if (parse_opt(pkt, len, &off, q, why))
 			return DNS_RCODE_FORMERR;
 		q->edns = true;
 	}
@@ -197,15 +192,62 @@ int dnsmsg_parse_query(const uint8_t *pkt, size_t len, struct dns_query *q, cons
 		*why = "zone transfer or transaction question type";
 		return DNS_RCODE_REFUSED;
 	}
+	if (q->edns && q->edns_version != 0) {
+		*why = "EDNS version other than 0";
+		return DNS_RCODE_BADVERS;
+	}
 	return 0;
 }
 
-size_t dnsmsg_build_reply(const struct dns_query *q, uint8_t rcode, uint8_t *out, size_t outlen)
+size_t dnsmsg_udp_limit(const struct dns_query *q)
+{
+	/* RFC 6891 §6.2.5: a size below 512 is treated as 512. */
+	if (!q->edns || q->edns_udp <= DNS_UDP_MAX)
+		return DNS_UDP_MAX;
+	return q->edns_udp < DNS_EDNS_UDP_MAX ? q->edns_udp : DNS_EDNS_UDP_MAX;
+}
+
+size_t dnsmsg_add_opt(uint8_t *pkt, size_t len, size_t cap, uint8_t ext_rcode)
+{
+	uint8_t *o = pkt + len;
+
+	if (len < DNS_HDR_LEN || cap < len || cap - len < DNS_OPT_LEN)
+		return 0;
+	o[0] = 0; /* root */
+	put16(o + 1, DNS_TYPE_OPT);
+	put16(o + 3, DNS_EDNS_UDP_MAX);
+	o[5] = ext_rcode;
+	o[6] = 0;	 /* version */
+	put16(o + 7, 0); /* flags: no DO, dnsd does not validate */
+	put16(o + 9, 0);
+	put16(pkt + 10, (uint16_t)(get16(pkt + 10) + 1));
+	return len + DNS_OPT_LEN;
+}
+
+size_t dnsmsg_finish(uint8_t *pkt, size_t len, size_t cap, const struct dns_query *q, size_t limit,
+		     bool *truncated)
+{
+	size_t opt = q->edns ? DNS_OPT_LEN : 0;
+
+	*truncated = false;
+	if (len < DNS_HDR_LEN || len > cap)
+		return 0;
+	if (len + opt > limit) {
+		len = dnsmsg_truncate(pkt, len, limit > opt ? limit - opt : 0, q);
+		*truncated = true;
+	}
+	if (q->edns)
+		len = dnsmsg_add_opt(pkt, len, cap, 0);
+	return len;
+}
+
+size_t dnsmsg_build_reply(const struct dns_query *q, unsigned int rcode, uint8_t *out,
+			  size_t outlen)
 {
 	size_t len = DNS_HDR_LEN + (q->has_question ? q->qname_len + 4 : 0);
 	uint16_t flags;
 
-	if (outlen < len)
+	if (outlen < len + (q->edns ? DNS_OPT_LEN : 0))
 		return 0;
 	flags = DNS_F_QR | (q->flags & (DNS_F_OPCODE | DNS_F_RD | DNS_F_CD)) | DNS_F_RA |
 		(rcode & DNS_F_RCODE);
@@ -220,6 +262,8 @@ size_t dnsmsg_build_reply(const struct dns_query *q, uint8_t rcode, uint8_t *out
 		put16(out + DNS_HDR_LEN + q->qname_len, q->qtype);
 		put16(out + DNS_HDR_LEN + q->qname_len + 2, q->qclass);
 	}
+	if (q->edns)
+		len = dnsmsg_add_opt(out, len, outlen, (uint8_t)(rcode >> 4));
 	return len;
 }
 

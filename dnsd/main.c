@@ -1,22 +1,51 @@
 // SPDX-License-Identifier: Apache-2.0
 /* cargowall-dnsd: the DNS proxy (DESIGN.md §1, §2). Runs unprivileged with the fds the launcher
- * hands over (common/child.h), decides each query by the hostname rules, forwards allowed ones
- * through libunbound, and releases an answer only once the enforcer has put its addresses in
- * the kernel map.
+ * hands over (common/child.h): UDP and TCP listeners on 127.0.0.1:53 and [::1]:53, where the
+ * kernel hooks redirect every port-53 connection and datagram of the workload. It decides each
+ * query by the policy, forwards allowed ones through libunbound, and releases an answer only
+ * once the enforcer has put its addresses in the kernel map.
  *
- * Denied names get NXDOMAIN, built here, for every query type, and nothing is sent upstream:
- * - NXDOMAIN is a final answer. Stub resolvers (glibc, musl, Go, Node) stop at once and the
+ * What a client can send, and what it gets:
+ * - Every message is judged, whatever its transport: one UDP datagram, or each of the
+ *   length-framed messages pipelined on a TCP connection (tcp.c). A message must carry exactly
+ *   one question (dnsmsg_parse_query): QDCOUNT 2 is answered FORMERR without reading further,
+ *   which is how a denied name cannot ride behind an allowed one.
+ * - Denied names get NXDOMAIN, built here, for every query type, and nothing is sent upstream:
+ *   NXDOMAIN is a final answer. Stub resolvers (glibc, musl, Go, Node) stop at once and the
  *   tool fails fast with "could not resolve host <name>", which points at the name to allow.
  *   REFUSED and SERVFAIL make resolvers try the next server or retry, turning a policy denial
  *   into slow, "transient-looking" failures; a sinkhole address (0.0.0.0) would make tools
- *   connect somewhere and fail confusingly, and would be cached as if it were real.
- * - It says the name does not exist for any type (RFC 8020), so an A/AAAA/TXT mix cannot see
+ *   connect somewhere and fail confusingly, and would be cached as if it were real. NXDOMAIN
+ *   says the name does not exist for any type (RFC 8020), so an A/AAAA/TXT mix cannot see
  *   contradictory answers; and it carries no SOA, so it is not negatively cached (RFC 2308
- *   §5): a policy change takes effect on the next lookup.
- * - Nothing reaching the upstream also closes DNS exfiltration through query names
- *   (secret.attacker.example).
- * Names the policy cannot read as hostnames get REFUSED (no decision was taken on them);
- * malformed queries FORMERR, other opcodes NOTIMP, responses and runts nothing.
+ *   §5): a policy change takes effect on the next lookup. Nothing reaching the upstream also
+ *   closes DNS exfiltration through query names (secret.attacker.example).
+ * - CNAME chains (answer.c): every name on the chain of an answer must be allowed too. When
+ *   one is not ("cname-ok.test CNAME evil.test" with evil.test denied), nothing of the answer is
+ *   learned and, in enforce mode, the client gets NXDOMAIN (same reasons as above: releasing
+ *   addresses that the kernel then refuses would only fail later and less clearly). Only the
+ *   addresses libunbound resolved for the end of an all-allowed chain are learned, under the
+ *   question's rule; a CNAME target never becomes an allowed name.
+ * - PTR lookups of in-addr.arpa / ip6.arpa names are decided by the address they name: it must
+ *   be allowed by a CIDR rule, or learned by dnsd and not expired, or the default must be
+ *   allow (query.c); otherwise NXDOMAIN in enforce mode, locally. A PTR answer never allows
+ *   anything.
+ * - EDNS0: a client that sent an OPT record gets one back (dnsd's, 1232 bytes) and UDP answers
+ *   up to min(its size, 1232) bytes, else 512; longer answers are truncated (TC=1) and the
+ *   client retries over TCP, where the limit is 65535.
+ * - Names the policy cannot read as hostnames get REFUSED (no decision was taken on them);
+ *   malformed queries FORMERR, other opcodes NOTIMP, EDNS versions other than 0 BADVERS,
+ *   responses and runts nothing.
+ *
+ * Exit log (stderr), parsed by bench/dns and tests; the format is a contract:
+ *   dnsd: counters: NAME=N NAME=N ...          (one or more lines, each <= 900 characters;
+ *                                               names in query.c's stat_names, stable)
+ *   dnsd: ack_latency: n=N p50_us=U p99_us=U max_us=U
+ * ack_latency covers every answer that waited for the enforcer: from libunbound's callback
+ * (answer in hand) to the event loop seeing applied_seq cover its addresses, in microseconds.
+ * p50/p99 are upper bounds of fixed log-linear buckets (exact below 64 µs, within 1/16 above:
+ * dnsd/hist.h), max is exact; all 0 when n=0. Answers that needed no wait (nothing new to
+ * learn) are not counted.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -45,6 +74,7 @@ struct opts {
 	const char *user;
 	bool verbose;
 	bool allow_private;
+	bool no_ipv6;
 	struct in_addr up_addr;
 	uint16_t up_port;
 	char ub_fwd[INET_ADDRSTRLEN + 8]; /* "a.b.c.d@port" for ub_ctx_set_fwd */
@@ -53,7 +83,7 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: cargowall-dnsd --mode enforce|audit --upstream IPV4[:PORT] --user NAME "
-		   "[--allow-private-answers] [--verbose]\n"
+		   "[--allow-private-answers] [--no-ipv6] [--verbose]\n"
 		   "Started by cargowall with its fds at fixed numbers; not meant to be run by "
 		   "hand.\n");
 }
@@ -88,6 +118,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "user", required_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "allow-private-answers", no_argument, NULL, 'P' },
+		{ "no-ipv6", no_argument, NULL, '6' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -115,6 +146,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			continue;
 		case 'P':
 			o->allow_private = true;
+			continue;
+		case '6':
+			o->no_ipv6 = true;
 			continue;
 		case 'h':
 			usage(stdout);
@@ -145,115 +179,201 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		usage_error("--user: empty user name");
 }
 
-/* fd 9 must be the IPv4 UDP socket the launcher bound; the upstream must not be that very
- * address, or every query would be forwarded back to dnsd. */
-static int check_listener(int fd, const struct opts *o, struct sockaddr_in *bound)
+/* The listener at fd must be a bound socket of that family and type (TCP ones listening),
+ * non-blocking; the IPv4 ones must not be the upstream itself, or every query would be
+ * forwarded back to dnsd. */
+static int check_listener(int fd, int family, int type, const struct opts *o)
 {
+	const char *what = type == SOCK_STREAM ? (family == AF_INET ? "TCP/IPv4" : "TCP/IPv6") :
+						 (family == AF_INET ? "UDP/IPv4" : "UDP/IPv6");
+	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(int);
-	int type = 0, domain = 0, fl;
+	int t = 0, dom = 0, acc = 0, fl;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) < 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &sl) < 0) {
-		log_warn("fd %d (DNS listener)", fd);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &t, &sl) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &sl) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &sl) < 0) {
+		log_warn("fd %d (DNS listener, %s)", fd, what);
 		return -EBADF;
 	}
-	if (type != SOCK_DGRAM || domain != AF_INET) {
-		log_warnx("fd %d (DNS listener) is not an IPv4 UDP socket", fd);
+	if (t != type || dom != family || (type == SOCK_STREAM) != (acc != 0)) {
+		log_warnx("fd %d is not a %s DNS listener", fd, what);
 		return -EBADF;
 	}
-	sl = sizeof(*bound);
-	if (getsockname(fd, (struct sockaddr *)bound, &sl) < 0 || bound->sin_port == 0) {
-		log_warnx("fd %d (DNS listener) is not bound", fd);
+	sl = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
+	    (family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port :
+				 ((struct sockaddr_in6 *)&ss)->sin6_port) == 0) {
+		log_warnx("fd %d (DNS listener, %s) is not bound", fd, what);
 		return -EBADF;
 	}
-	if (bound->sin_addr.s_addr == o->up_addr.s_addr && ntohs(bound->sin_port) == o->up_port) {
-		log_warnx("--upstream %s is dnsd's own listening address", o->upstream);
-		return -ELOOP;
+	if (family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+
+		if (sin->sin_addr.s_addr == o->up_addr.s_addr &&
+		    ntohs(sin->sin_port) == o->up_port) {
+			log_warnx("--upstream %s is dnsd's own listening address", o->upstream);
+			return -ELOOP;
+		}
 	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-		log_warn("fd %d (DNS listener): O_NONBLOCK", fd);
+		log_warn("fd %d (DNS listener, %s): O_NONBLOCK", fd, what);
 		return -errno;
 	}
 	return 0;
 }
 
-static void receive_batch(struct dnsd *d)
+static int check_listeners(struct dnsd *d, const struct opts *o)
 {
-	uint8_t buf[4096];
+	d->udp4 = CW_DNSD_FD_UDP4;
+	d->tcp4 = CW_DNSD_FD_TCP4;
+	d->udp6 = d->tcp6 = -1;
+	if (check_listener(d->udp4, AF_INET, SOCK_DGRAM, o) ||
+	    check_listener(d->tcp4, AF_INET, SOCK_STREAM, o))
+		return -EBADF;
+	if (o->no_ipv6) {
+		/* The launcher found no IPv6 on the host and handed placeholders. */
+		close(CW_DNSD_FD_UDP6);
+		close(CW_DNSD_FD_TCP6);
+		return 0;
+	}
+	d->udp6 = CW_DNSD_FD_UDP6;
+	d->tcp6 = CW_DNSD_FD_TCP6;
+	if (check_listener(d->udp6, AF_INET6, SOCK_DGRAM, o) ||
+	    check_listener(d->tcp6, AF_INET6, SOCK_STREAM, o))
+		return -EBADF;
+	return 0;
+}
+
+static void receive_batch(struct dnsd *d, int fd)
+{
+	uint8_t buf[DNSD_QUERY_MAX];
 	int i;
 
 	for (i = 0; i < DNSD_RX_BATCH; i++) {
-		struct sockaddr_in from;
-		socklen_t fl = sizeof(from);
+		struct dnsd_client c;
 		ssize_t n;
 
-		memset(&from, 0, sizeof(from));
+		memset(&c, 0, sizeof(c));
+		c.addrlen = sizeof(c.addr);
+		c.udp_fd = fd;
+		c.tcp_slot = -1;
 		/* MSG_TRUNC: the real length, so an oversized datagram is dropped, never parsed
 		 * cut. */
-		n = recvfrom(d->sock, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&from, &fl);
+		n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&c.addr,
+			     &c.addrlen);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_warn("recvfrom");
 			return;
 		}
-		if ((size_t)n > sizeof(buf) || fl != sizeof(from) || from.sin_family != AF_INET) {
+		if ((size_t)n > sizeof(buf) || c.addrlen > sizeof(c.addr)) {
 			d->stats[ST_RX]++;
 			d->stats[ST_DROP_LARGE]++;
 			continue;
 		}
-		dnsd_handle_datagram(d, buf, (size_t)n, &from);
+		dnsd_handle_message(d, buf, (size_t)n, &c);
 	}
 }
 
+/* Fixed poll slots, then one per TCP connection. */
+enum { PF_UDP4, PF_TCP4, PF_UDP6, PF_TCP6, PF_UB, PF_ACK, PF_FIXED };
+
 static int event_loop(struct dnsd *d, const sigset_t *waitmask)
 {
-	struct pollfd pfd[2];
-	int ubfd = ub_fd(d->ub);
+	struct pollfd pfd[PF_FIXED + DNSD_TCP_MAX];
+	int slot[DNSD_TCP_MAX], ubfd = ub_fd(d->ub), k;
 
 	if (ubfd < 0) {
 		log_warnx("libunbound: no result fd");
 		return -EIO;
 	}
 	while (!child_stop_signal()) {
-		pfd[0].fd = d->sock;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = ubfd;
-		pfd[1].events = POLLIN;
-		pfd[0].revents = pfd[1].revents = 0;
-		if (ppoll(pfd, 2, NULL, waitmask) < 0) {
+		int64_t next, now;
+		struct timespec ts, *tsp = NULL;
+		unsigned int n, i;
+
+		next = dnsd_release_parked(d);
+		tcp_sweep(d);
+		pfd[PF_UDP4].fd = d->udp4;
+		pfd[PF_UDP6].fd = d->udp6; /* -1 with --no-ipv6: poll skips it */
+		/* Out of fds: the listeners stay readable, leave them out until the pause ends. */
+		pfd[PF_TCP4].fd = d->accept_pause_until_ns ? -1 : d->tcp4;
+		pfd[PF_TCP6].fd = d->accept_pause_until_ns ? -1 : d->tcp6;
+		pfd[PF_UB].fd = ubfd;
+		pfd[PF_ACK].fd = d->ack.efd;
+		for (k = 0; k < PF_FIXED; k++) {
+			pfd[k].events = POLLIN;
+			pfd[k].revents = 0;
+		}
+		n = tcp_poll_fill(d, pfd + PF_FIXED, slot, &next);
+		if (d->accept_pause_until_ns && (!next || d->accept_pause_until_ns < next))
+			next = d->accept_pause_until_ns;
+		if (next) {
+			now = dnsd_now_ns();
+			next = next > now ? next - now : 0;
+			ts.tv_sec = next / 1000000000LL;
+			ts.tv_nsec = next % 1000000000LL;
+			tsp = &ts;
+		}
+		if (ppoll(pfd, PF_FIXED + n, tsp, waitmask) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("ppoll");
 			return -errno;
 		}
-		if (pfd[1].revents & POLLIN) {
+		for (k = 0; k < PF_FIXED; k++) {
+			if (pfd[k].revents & (POLLERR | POLLNVAL)) {
+				log_warnx("poll: fd %d failed (%s)", pfd[k].fd,
+					  k == PF_UB  ? "libunbound" :
+					  k == PF_ACK ? "ack" :
+							"listener");
+				return -EIO;
+			}
+		}
+		if (pfd[PF_ACK].revents & POLLIN)
+			ackw_drain(&d->ack);
+		if (pfd[PF_UB].revents & POLLIN) {
 			int ub = ub_process(d->ub);
 
 			if (ub)
 				log_warnx("libunbound: %s", ub_strerror(ub));
 		}
-		if (pfd[0].revents & POLLIN)
-			receive_batch(d);
-		if (pfd[0].revents & (POLLERR | POLLNVAL | POLLHUP)) {
-			log_warnx("DNS listener fd failed");
-			return -EIO;
-		}
-		if (pfd[1].revents & (POLLERR | POLLNVAL | POLLHUP)) {
-			log_warnx("libunbound result fd failed");
-			return -EIO;
-		}
+		if (pfd[PF_UDP4].revents & POLLIN)
+			receive_batch(d, d->udp4);
+		if (pfd[PF_UDP6].revents & POLLIN)
+			receive_batch(d, d->udp6);
+		/* Connections before accepting: accepting may evict one and reuse its slot, which
+		 * must not inherit the old connection's revents. */
+		for (i = 0; i < n; i++)
+			if (pfd[PF_FIXED + i].revents)
+				tcp_handle(d, slot[i], pfd[PF_FIXED + i].revents);
+		if (pfd[PF_TCP4].revents & POLLIN)
+			tcp_accept(d, d->tcp4);
+		if (pfd[PF_TCP6].revents & POLLIN)
+			tcp_accept(d, d->tcp6);
+		if (d->accept_pause_until_ns && dnsd_now_ns() >= d->accept_pause_until_ns)
+			d->accept_pause_until_ns = 0;
 	}
 	log_info("signal %d: exiting", child_stop_signal());
 	return 0;
+}
+
+static uint64_t random_seed(void)
+{
+	uint64_t seed = 0;
+
+	if (getentropy(&seed, sizeof(seed)) < 0)
+		seed = (uint64_t)dnsd_now_ns() ^ (uint64_t)getpid() << 32;
+	return seed;
 }
 
 int main(int argc, char **argv)
 {
 	static struct dnsd d;
 	struct policy_error perr;
-	struct sockaddr_in bound;
-	char baddr[INET_ADDRSTRLEN];
 	sigset_t waitmask;
 	struct opts o;
 	uid_t uid;
@@ -265,7 +385,7 @@ int main(int argc, char **argv)
 	log_setverbose(o.verbose);
 	d.mode = strcmp(o.mode, "audit") ? CW_MODE_ENFORCE : CW_MODE_AUDIT;
 	d.learn_flags = o.allow_private ? LEARN_ALLOW_PRIVATE : 0;
-	d.sock = CW_DNSD_FD_UDP4;
+	d.ack.efd = -1;
 	policy_init(&d.policy);
 
 	err = child_signals_init(&waitmask);
@@ -293,8 +413,12 @@ int main(int argc, char **argv)
 			  strerror(-err));
 		goto out;
 	}
-	if (check_listener(d.sock, &o, &bound))
+	if (check_listeners(&d, &o))
 		goto out;
+	if (tcp_init(&d) || learned_init(&d.learned, CW_LEARNED_MAX, random_seed())) {
+		log_warnx("out of memory");
+		goto out;
+	}
 	if (resolve_setup(&d.ub, o.ub_fwd))
 		goto out;
 	err = child_lookup_user(o.user, &uid, &gid);
@@ -312,19 +436,29 @@ int main(int argc, char **argv)
 	privdrop(uid, gid, NULL, 0);
 	if (resolve_selftest(d.ub))
 		goto out;
+	/* After the drop: the thread runs with the final credentials from its first instant. */
+	err = ackw_start(&d.ack, &d.dnsq);
+	if (err) {
+		log_warnx("ack thread: %s", strerror(-err));
+		goto out;
+	}
 	child_ready();
-	inet_ntop(AF_INET, &bound.sin_addr, baddr, sizeof(baddr));
-	log_info("ready: %s mode, %zu rules, default %s, listening on %s:%u, forwarding to %s",
+	log_info("ready: %s mode, %zu rules, default %s, listening on 127.0.0.1:53%s (UDP, TCP), "
+		 "forwarding to %s",
 		 o.mode, d.policy.n_rules,
-		 d.policy.default_action == CW_ACTION_ALLOW ? "allow" : "deny", baddr,
-		 ntohs(bound.sin_port), o.ub_fwd);
+		 d.policy.default_action == CW_ACTION_ALLOW ? "allow" : "deny",
+		 o.no_ipv6 ? "" : " and [::1]:53", o.ub_fwd);
 	if (event_loop(&d, &waitmask) == 0)
 		ret = 0;
 	dnsd_log_stats(&d);
 out:
+	ackw_stop(&d.ack);
 	if (d.ub)
 		ub_ctx_delete(d.ub); /* stops the worker thread; callbacks are not called */
 	dnsd_free_inflight(&d);
+	dnsd_free_parked(&d);
+	tcp_free(&d);
+	learned_free(&d.learned);
 	shmq_detach(&d.evq);
 	shmq_detach(&d.dnsq);
 	policy_free(&d.policy);

@@ -44,7 +44,11 @@ struct start_ctx {
 	char upstream[64];
 	char cg_prefix[2 * PATH_MAX]; /* the launcher's own cgroup directory */
 	const char *state_dir;
-	int policy_fd, dnsq_fd, dnsq_bell, evq_fd, evq_bell, udp4_fd, log_fd, ring_fd;
+	int policy_fd, dnsq_fd, dnsq_bell, evq_fd, evq_bell, log_fd, ring_fd;
+	/* dnsd's listeners (CW_DNSD_FD_UDP4..TCP6); the IPv6 pair is /dev/null when the host
+	 * has no IPv6 (dns_no_ipv6) */
+	int udp4_fd, tcp4_fd, udp6_fd, tcp6_fd;
+	bool dns_no_ipv6;
 	pid_t pid[CH_MAX];
 	char cg[CH_MAX][PATH_MAX + 16];
 	int report_fd; /* daemon mode: the waiting `start` reads the outcome here */
@@ -300,21 +304,92 @@ static int memfd_with(const char *name, const char *text)
 	return fd;
 }
 
-static int bind_udp4_53(void)
+/* A DNS listener on 127.0.0.1:53 or [::1]:53: non-blocking, close-on-exec, IPv6 only for
+ * the IPv6 ones (so they never take IPv4 traffic meant for the other pair), TCP ones listening.
+ * The fd, or -errno. */
+static int bind_dns(int family, int type)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(53) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, one = 1, err;
 
+	fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		int err = -errno;
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
-		close(fd);
-		return err;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(CW_DNS_PORT);
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sl = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(CW_DNS_PORT);
+		sin6->sin6_addr = in6addr_loopback;
+		sl = sizeof(*sin6);
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+			goto fail;
 	}
+	/* TCP: a restarted cargowall must not wait out TIME_WAIT of the last one's clients. */
+	if (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		goto fail;
+	/* 128: bursts of new connections wait in the kernel while dnsd accepts them */
+	if (type == SOCK_STREAM && listen(fd, 128) < 0)
+		goto fail;
 	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+/* The four DNS listeners. A host without IPv6 (socket() says EAFNOSUPPORT, or ::1 is not
+ * there: EADDRNOTAVAIL) gets IPv4 listeners only, said on stderr: no client there can reach
+ * [::1] either. Any other failure is fatal, with the address on one line. */
+static int bind_dns_all(struct start_ctx *c)
+{
+	static const struct {
+		int family, type;
+		const char *name;
+	} l[4] = {
+		{ AF_INET, SOCK_DGRAM, "UDP 127.0.0.1:53" },
+		{ AF_INET, SOCK_STREAM, "TCP 127.0.0.1:53" },
+		{ AF_INET6, SOCK_DGRAM, "UDP [::1]:53" },
+		{ AF_INET6, SOCK_STREAM, "TCP [::1]:53" },
+	};
+	int *fd[4] = { &c->udp4_fd, &c->tcp4_fd, &c->udp6_fd, &c->tcp6_fd };
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		*fd[i] = bind_dns(l[i].family, l[i].type);
+		if (*fd[i] >= 0)
+			continue;
+		if (l[i].family == AF_INET6 &&
+		    (*fd[i] == -EAFNOSUPPORT || *fd[i] == -EADDRNOTAVAIL)) {
+			fprintf(stderr, "cargowall: %s: %s; DNS served on 127.0.0.1:53 only\n",
+				l[i].name, strerror(-*fd[i]));
+			if (i == 3)
+				close(c->udp6_fd);
+			c->dns_no_ipv6 = true;
+			break;
+		}
+		fprintf(stderr, "cargowall: cannot bind %s: %s\n", l[i].name, strerror(-*fd[i]));
+		return *fd[i];
+	}
+	if (c->dns_no_ipv6) {
+		/* dnsd takes fds at fixed numbers: placeholders it closes (--no-ipv6) */
+		c->udp6_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		c->tcp6_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (c->udp6_fd < 0 || c->tcp6_fd < 0)
+			return -errno;
+	}
+	return 0;
 }
 
 /* Shared resources, created before the daemon forks so that errors reach the terminal. */
@@ -340,11 +415,9 @@ static int create_resources(struct start_ctx *c, const struct policy *p)
 	c->evq_bell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->dnsq_bell < 0 || c->evq_bell < 0)
 		return -errno;
-	c->udp4_fd = bind_udp4_53();
-	if (c->udp4_fd < 0) {
-		fprintf(stderr, "cargowall: cannot bind 127.0.0.1:53: %s\n", strerror(-c->udp4_fd));
-		return c->udp4_fd;
-	}
+	ret = bind_dns_all(c);
+	if (ret)
+		return ret;
 	snprintf(parent, sizeof(parent), "%s", c->st.audit_log);
 	slash = strrchr(parent, '/');
 	if (slash && slash != parent) {
@@ -532,7 +605,7 @@ static int run_children(struct start_ctx *c)
 {
 	char prog[CH_MAX][PATH_MAX], dnsd_cg[PATH_MAX + 16], ring[PATH_MAX + 16];
 	char *argv[32];
-	int fds[8], n, k, ret;
+	int fds[10], n, k, ret;
 	size_t i;
 
 	for (k = 0; k < CH_MAX; k++)
@@ -601,6 +674,8 @@ static int run_children(struct start_ctx *c)
 	argv[n++] = (char *)c->o.dnsd_user;
 	if (c->o.allow_private)
 		argv[n++] = "--allow-private-answers";
+	if (c->dns_no_ipv6)
+		argv[n++] = "--no-ipv6";
 	if (c->o.verbose)
 		argv[n++] = "--verbose";
 	argv[n] = NULL;
@@ -609,8 +684,11 @@ static int run_children(struct start_ctx *c)
 	fds[3] = c->dnsq_bell;
 	fds[4] = c->evq_fd;
 	fds[5] = c->evq_bell;
-	fds[6] = c->udp4_fd;
-	return start_child(c, CH_DNSD, argv, fds, 7);
+	fds[6] = c->udp4_fd; /* CW_DNSD_FD_UDP4 = 9 */
+	fds[7] = c->tcp4_fd; /* 10 */
+	fds[8] = c->udp6_fd; /* 11 */
+	fds[9] = c->tcp6_fd; /* 12 */
+	return start_child(c, CH_DNSD, argv, fds, 10);
 }
 
 static void reap(struct start_ctx *c)

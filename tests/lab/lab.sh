@@ -16,7 +16,10 @@
 #   cw0 10.199.0.1/24  <------ veth ------>  cwup0 10.199.0.2/24 (dnsmasq :53 udp+tcp)
 #   default via 10.199.0.2                   lo: 10.199.1.10 allowed.test  (http :80 "allowed")
 #   /etc/resolv.conf: nameserver 127.0.0.1       10.199.1.66 evil.test     (http :80 "evil")
-#                                                10.199.1.53 second resolver (dnsmasq too)
+#                                                10.199.1.53 second resolver (own dnsmasq+log)
+#                                                10.199.1.33 ttl3.test (slow stream :80)
+#                                                169.254.169.254 metadata (http :80)
+#                                                10.200.0.0/16 AnyIP: n<i>.fresh.test (:8000)
 #
 # No NAT anywhere (conntrack would reassemble fragments before TC sees them).
 # Mounts made before any `ip netns exec`, so that every process sees the same pins and
@@ -43,7 +46,13 @@ LAB_RUNNER_IP=10.199.0.1
 LAB_UPSTREAM=10.199.0.2 # dnsmasq, the runner's default gateway
 LAB_ALLOWED_IP=10.199.1.10
 LAB_EVIL_IP=10.199.1.66
-LAB_RESOLVER2_IP=10.199.1.53
+LAB_RESOLVER2_IP=10.199.1.53 # a second resolver (own dnsmasq, own query log $LAB_DNSLOG2)
+LAB_TTL3_IP=10.199.1.33      # ttl3.test (TTL 3) alone: nothing else keeps it learned
+LAB_TTL3_PORT=80             # slow stream server: one byte every 0.5 s for 45 s per connection
+LAB_META_IP=169.254.169.254  # "cloud metadata" (http :80 "metadata"), meta.wild.test's answer
+LAB_FRESH_NET=10.200.0.0/16  # AnyIP (local route) in the internet netns: n<i>.fresh.test
+LAB_FRESH_N=${LAB_FRESH_N:-10000}
+LAB_FRESH_PORT=8000          # accept-and-close server on 0.0.0.0 (port 80 has per-IP servers)
 LAB_BPF=$LAB/bpf            # a bpffs mount
 LAB_PINS=$LAB_BPF/cargowall # cargowall --bpffs: the pin directory, inside a bpffs (DESIGN.md §4)
 LAB_CGROOT=$LAB/cg
@@ -51,7 +60,9 @@ LAB_CG=$LAB_CGROOT/cwlab-$LAB_ID
 LAB_SYSCG=$LAB_CGROOT/cwlab-$LAB_ID-sys
 LAB_STATE=$LAB/state
 LAB_AUDIT=$LAB/audit.log
-LAB_DNSLOG=$LAB/dns-query.log
+LAB_DNSLOG=$LAB/dns-query.log   # the upstream, $LAB_UPSTREAM
+LAB_DNSLOG2=$LAB/dns2-query.log # the second resolver, $LAB_RESOLVER2_IP
+LAB_FRESH_HOSTS=$LAB/fresh.hosts
 LAB_CWLOG=$LAB/cargowall.log # stdout+stderr of every cargowall command run by lab_cw
 LAB_NETNS_ETC=/etc/netns/$LAB_RUNNER
 
@@ -193,8 +204,14 @@ lab_setup_net() {
 	ip -n "$LAB_INET" addr add "$LAB_ALLOWED_IP/32" dev lo
 	ip -n "$LAB_INET" addr add "$LAB_EVIL_IP/32" dev lo
 	ip -n "$LAB_INET" addr add "$LAB_RESOLVER2_IP/32" dev lo
+	ip -n "$LAB_INET" addr add "$LAB_TTL3_IP/32" dev lo
+	ip -n "$LAB_INET" addr add "$LAB_META_IP/32" dev lo
+	# AnyIP: every address of the fresh range is local to the internet netns, so one server
+	# on 0.0.0.0 answers all of them.
+	ip -n "$LAB_INET" route add local "$LAB_FRESH_NET" dev lo
 	# A default route, so that "the interfaces of the default route" means cw0.
 	ip -n "$LAB_RUNNER" route add default via "$LAB_UPSTREAM" dev "$LAB_IF"
+	ip -n "$LAB_RUNNER" route add "$LAB_FRESH_NET" via "$LAB_UPSTREAM" dev "$LAB_IF"
 	# The way back is the connected route of cwup0; made explicit, replace keeps it idempotent.
 	ip -n "$LAB_INET" route replace 10.199.0.0/24 dev "$LAB_INET_IF"
 	# Resolver of everything run with `ip netns exec $LAB_RUNNER` (bind-mounted over /etc).
@@ -210,30 +227,57 @@ lab_setup_mounts() {
 	mkdir "$LAB_CG" "$LAB_SYSCG"
 }
 
-lab_setup_dns() {
-	: >"$LAB_DNSLOG"
+# n<i>.fresh.test -> distinct addresses of $LAB_FRESH_NET, i = 0 .. LAB_FRESH_N-1 (hosts format).
+lab_fresh_ip() { # I
+	echo "10.200.$((1 + $1 / 200)).$((1 + $1 % 200))"
+}
+
+lab_write_fresh_hosts() {
+	awk -v n="$LAB_FRESH_N" 'BEGIN {
+		for (i = 0; i < n; i++)
+			printf "10.200.%d.%d n%d.fresh.test\n", 1 + int(i / 200), 1 + i % 200, i
+	}' >"$LAB_FRESH_HOSTS"
+}
+
+# lab_dnsmasq ADDRESS LOG NAME: one dnsmasq on ADDRESS:53 (UDP and TCP) with the lab's records.
+lab_dnsmasq() {
+	local addr=$1 log=$2 name=$3
+	: >"$log"
 	# --no-daemon: stays in the foreground, one process (TCP handled in-process), no pid file,
 	# no user change. --local=/test/: answers test. from its own records only, NXDOMAIN else.
+	# --bind-interfaces: binds only ADDRESS, so that two instances share the netns.
 	ip netns exec "$LAB_INET" dnsmasq --no-daemon --conf-file=/dev/null --pid-file= \
-		--port=53 --bind-interfaces \
-		--listen-address="$LAB_UPSTREAM" --listen-address="$LAB_RESOLVER2_IP" \
+		--port=53 --bind-interfaces --listen-address="$addr" \
 		--no-resolv --no-hosts --local=/test/ --domain-needed \
-		--log-queries=extra --log-facility="$LAB_DNSLOG" \
+		--log-queries=extra --log-facility="$log" \
 		--host-record=allowed.test,"$LAB_ALLOWED_IP" \
 		--host-record=evil.test,"$LAB_EVIL_IP" \
-		--host-record=ttl3.test,"$LAB_ALLOWED_IP",3 \
+		--host-record=ttl3.test,"$LAB_TTL3_IP",3 \
+		--host-record=loop.wild.test,127.0.0.1 \
+		--host-record=meta.wild.test,"$LAB_META_IP" \
 		--cname=cname-ok.test,evil.test \
 		--txt-record=allowed.test,"cargowall-lab" \
 		--txt-record=txt.test,"cargowall-lab-txt" \
-		</dev/null >"$LAB/dnsmasq.out" 2>&1 &
+		--addn-hosts="$LAB_FRESH_HOSTS" \
+		</dev/null >"$LAB/$name.out" 2>&1 &
 	LAB_PIDS+=($!)
-	echo $! >"$LAB/dnsmasq.pid"
+	echo $! >"$LAB/$name.pid"
+}
+
+lab_setup_dns() {
+	lab_write_fresh_hosts
+	lab_dnsmasq "$LAB_UPSTREAM" "$LAB_DNSLOG" dnsmasq
+	lab_dnsmasq "$LAB_RESOLVER2_IP" "$LAB_DNSLOG2" dnsmasq2
 }
 
 lab_setup_http() {
 	local name ip
-	for name in allowed evil; do
-		if [ "$name" = allowed ]; then ip=$LAB_ALLOWED_IP; else ip=$LAB_EVIL_IP; fi
+	for name in allowed evil metadata; do
+		case $name in
+		allowed) ip=$LAB_ALLOWED_IP ;;
+		evil) ip=$LAB_EVIL_IP ;;
+		metadata) ip=$LAB_META_IP ;;
+		esac
 		mkdir -p "$LAB/www-$name"
 		echo "$name" >"$LAB/www-$name/index.html"
 		ip netns exec "$LAB_INET" "$LAB_PYTHON" -m http.server --bind "$ip" \
@@ -243,12 +287,65 @@ lab_setup_http() {
 	done
 }
 
+# One asyncio process in the internet netns: on $LAB_TTL3_IP:$LAB_TTL3_PORT each connection gets
+# one byte every 0.5 s, 90 bytes in all (45 s), then EOF; on 0.0.0.0:$LAB_FRESH_PORT each
+# connection gets "fresh\n" and is closed.
+lab_setup_tcp() {
+	cat >"$LAB/labsrv.py" <<'PY'
+import asyncio, sys
+
+async def stream(reader, writer):
+    try:
+        for _ in range(90):
+            writer.write(b".")
+            await writer.drain()
+            await asyncio.sleep(0.5)
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
+
+async def fresh(reader, writer):
+    try:
+        writer.write(b"fresh\n")
+        await writer.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
+
+async def main(ttl3_ip, ttl3_port, fresh_port):
+    s1 = await asyncio.start_server(stream, ttl3_ip, ttl3_port)
+    s2 = await asyncio.start_server(fresh, "0.0.0.0", fresh_port, backlog=4096)
+    print("listening", flush=True)
+    async with s1, s2:
+        await asyncio.gather(s1.serve_forever(), s2.serve_forever())
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+PY
+	ip netns exec "$LAB_INET" "$LAB_PYTHON" "$LAB/labsrv.py" "$LAB_TTL3_IP" "$LAB_TTL3_PORT" \
+		"$LAB_FRESH_PORT" </dev/null >"$LAB/labsrv.log" 2>&1 &
+	LAB_PIDS+=($!)
+	echo $! >"$LAB/labsrv.pid"
+}
+
 lab_dig_ok() { # SERVER NAME EXPECTED-ADDRESS, from the runner netns
 	[ "$(ip netns exec "$LAB_RUNNER" dig +short +time=1 +tries=1 @"$1" "$2" A)" = "$3" ]
 }
 
 lab_http_ok() { # IP EXPECTED-BODY, from the runner netns (outside any cgroup of the lab)
 	[ "$(ip netns exec "$LAB_RUNNER" "${LAB_CURL[@]}" --max-time 2 "http://$1/")" = "$2" ]
+}
+
+# lab_tcp_read IP PORT N: the first N bytes a TCP server at IP:PORT sends, from the runner netns
+# (outside any cgroup of the lab), within 2 s.
+lab_tcp_read() {
+	ip netns exec "$LAB_RUNNER" timeout 2 bash -c \
+		'exec 3<>"/dev/tcp/$1/$2" && head -c "$3" <&3' lab-tcp "$@" 2>/dev/null
+}
+
+lab_tcp_ok() { # IP PORT EXPECTED-FIRST-BYTES
+	[ "$(lab_tcp_read "$1" "$2" "${#3}")" = "$3" ]
 }
 
 lab_setup() {
@@ -263,6 +360,7 @@ lab_setup() {
 	lab_setup_net
 	lab_setup_dns
 	lab_setup_http
+	lab_setup_tcp
 	# Readiness: bounded. Only allowed.test is ever asked here: tests check that evil.test
 	# never reaches the upstream.
 	lab_retry 50 0.1 lab_dig_ok "$LAB_UPSTREAM" allowed.test "$LAB_ALLOWED_IP" ||
@@ -271,6 +369,14 @@ lab_setup() {
 		lab_die "http server on $LAB_ALLOWED_IP not answering ($(cat "$LAB/http-allowed.log"))"
 	lab_retry 50 0.1 lab_http_ok "$LAB_EVIL_IP" evil ||
 		lab_die "http server on $LAB_EVIL_IP not answering ($(cat "$LAB/http-evil.log"))"
+	lab_retry 50 0.1 lab_dig_ok "$LAB_RESOLVER2_IP" allowed.test "$LAB_ALLOWED_IP" ||
+		lab_die "dnsmasq does not answer on $LAB_RESOLVER2_IP ($(cat "$LAB/dnsmasq2.out"))"
+	lab_retry 50 0.1 lab_http_ok "$LAB_META_IP" metadata ||
+		lab_die "http server on $LAB_META_IP not answering ($(cat "$LAB/http-metadata.log"))"
+	lab_retry 50 0.1 lab_tcp_ok "$LAB_TTL3_IP" "$LAB_TTL3_PORT" . ||
+		lab_die "stream server on $LAB_TTL3_IP:$LAB_TTL3_PORT silent ($(cat "$LAB/labsrv.log"))"
+	lab_retry 50 0.1 lab_tcp_ok "$(lab_fresh_ip 0)" "$LAB_FRESH_PORT" fresh ||
+		lab_die "server on $(lab_fresh_ip 0):$LAB_FRESH_PORT silent ($(cat "$LAB/labsrv.log"))"
 	lab_log "up: runner=$LAB_RUNNER internet=$LAB_INET dir=$LAB cgroup=$LAB_CG"
 }
 
@@ -451,8 +557,21 @@ lab_selftest() {
 		lab_dig_ok "$LAB_UPSTREAM" allowed.test "$LAB_ALLOWED_IP"
 	lab_check "second resolver $LAB_RESOLVER2_IP answers" \
 		lab_dig_ok "$LAB_RESOLVER2_IP" allowed.test "$LAB_ALLOWED_IP"
+	lab_check "second resolver logs to its own file" \
+		grep -q "query\[A\] allowed.test from $LAB_RUNNER_IP" "$LAB_DNSLOG2"
 	lab_check "ttl3.test has TTL 3" test "$(ip netns exec "$LAB_RUNNER" \
 		dig +noall +answer +time=1 +tries=1 @"$LAB_UPSTREAM" ttl3.test A | awk '{print $2}')" = 3
+	lab_check "ttl3.test is $LAB_TTL3_IP" lab_dig_ok "$LAB_UPSTREAM" ttl3.test "$LAB_TTL3_IP"
+	lab_check "loop.wild.test is 127.0.0.1" lab_dig_ok "$LAB_UPSTREAM" loop.wild.test 127.0.0.1
+	lab_check "meta.wild.test is $LAB_META_IP" lab_dig_ok "$LAB_UPSTREAM" meta.wild.test "$LAB_META_IP"
+	lab_check "n$((LAB_FRESH_N - 1)).fresh.test is $(lab_fresh_ip $((LAB_FRESH_N - 1)))" \
+		lab_dig_ok "$LAB_UPSTREAM" "n$((LAB_FRESH_N - 1)).fresh.test" \
+		"$(lab_fresh_ip $((LAB_FRESH_N - 1)))"
+	lab_check "fresh server answers on $(lab_fresh_ip $((LAB_FRESH_N - 1))):$LAB_FRESH_PORT" \
+		lab_tcp_ok "$(lab_fresh_ip $((LAB_FRESH_N - 1)))" "$LAB_FRESH_PORT" fresh
+	lab_check "stream server on $LAB_TTL3_IP:$LAB_TTL3_PORT sends 3 bytes in ~1 s" \
+		lab_tcp_ok "$LAB_TTL3_IP" "$LAB_TTL3_PORT" ...
+	lab_check "metadata server on $LAB_META_IP" lab_http_ok "$LAB_META_IP" metadata
 	lab_check "cname-ok.test -> evil.test" test "$(ip netns exec "$LAB_RUNNER" \
 		dig +short +time=1 +tries=1 @"$LAB_UPSTREAM" cname-ok.test A | tr '\n' ' ')" = \
 		"evil.test. $LAB_EVIL_IP "

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* dnsd's DNS wire functions on crafted packets: strict query parsing, local answers, fixing and
- * trimming the resolver's answers. */
+ * trimming the resolver's answers, EDNS0 sizes. The rest of dnsd's pure functions (CNAME chain,
+ * reverse names, learned table, histogram): check_dnsd.c. */
 #include <check.h>
 #include <errno.h>
 #include <string.h>
@@ -317,6 +318,110 @@ START_TEST(strip_opt_and_truncate)
 }
 END_TEST
 
+START_TEST(edns_sizes)
+{
+	uint8_t b[512], out[512];
+	struct dns_query q;
+	const char *why;
+	size_t n;
+
+	/* no OPT: 512 */
+	n = mk(b, DNS_F_RD, 1, 0, 0, 0, "a.test", 1, 1);
+	ck_assert_int_eq(dnsmsg_parse_query(b, n, &q, &why), 0);
+	ck_assert_uint_eq(dnsmsg_udp_limit(&q), 512);
+	/* OPT with 4096: capped at 1232; 1000 stays; 100 counts as 512 */
+	n = add_opt(b, mk(b, DNS_F_RD, 1, 0, 0, 1, "a.test", 1, 1), 0, 0);
+	b[n - 8] = 0x10; /* class = 4096 */
+	b[n - 7] = 0x00;
+	ck_assert_int_eq(dnsmsg_parse_query(b, n, &q, &why), 0);
+	ck_assert(q.edns);
+	ck_assert_uint_eq(q.edns_udp, 4096);
+	ck_assert_uint_eq(dnsmsg_udp_limit(&q), DNS_EDNS_UDP_MAX);
+	q.edns_udp = 1000;
+	ck_assert_uint_eq(dnsmsg_udp_limit(&q), 1000);
+	q.edns_udp = 100;
+	ck_assert_uint_eq(dnsmsg_udp_limit(&q), 512);
+
+	/* EDNS version 1: BADVERS, answered with an OPT carrying the upper rcode bits */
+	n = add_opt(b, mk(b, DNS_F_RD, 1, 0, 0, 1, "a.test", 1, 1), 0, 0);
+	b[n - 5] = 1; /* version */
+	ck_assert_int_eq(dnsmsg_parse_query(b, n, &q, &why), DNS_RCODE_BADVERS);
+	n = dnsmsg_build_reply(&q, DNS_RCODE_BADVERS, out, sizeof(out));
+	ck_assert_uint_eq(n, 12 + 8 + 4 + DNS_OPT_LEN);
+	ck_assert_uint_eq(out[3] & 0x0f, 0);
+	ck_assert_uint_eq(out[11], 1);	   /* ARCOUNT */
+	ck_assert_uint_eq(out[n - 11], 0); /* root owner */
+	ck_assert_uint_eq(out[n - 9], 41); /* OPT */
+	ck_assert_uint_eq(out[n - 8] << 8 | out[n - 7], DNS_EDNS_UDP_MAX);
+	ck_assert_uint_eq(out[n - 6], 1); /* extended rcode: 16 >> 4 */
+
+	/* NXDOMAIN to an EDNS query carries an OPT; too small a buffer gives 0 */
+	n = add_opt(b, mk(b, DNS_F_RD, 1, 0, 0, 1, "a.test", 1, 1), 0, 0);
+	ck_assert_int_eq(dnsmsg_parse_query(b, n, &q, &why), 0);
+	n = dnsmsg_build_reply(&q, DNS_RCODE_NXDOMAIN, out, sizeof(out));
+	ck_assert_uint_eq(n, 12 + 8 + 4 + DNS_OPT_LEN);
+	ck_assert_uint_eq(out[3] & 0x0f, DNS_RCODE_NXDOMAIN);
+	ck_assert_uint_eq(out[n - 6], 0);
+	ck_assert_uint_eq(dnsmsg_build_reply(&q, 3, out, 12 + 8 + 4 + 10), 0);
+}
+END_TEST
+
+/* A response to "a.test" A with `n_a` A records of 16 bytes each (compressed owner). */
+static size_t big_answer(uint8_t *a, unsigned int n_a)
+{
+	size_t al = mk(a, DNS_F_QR, 1, (uint16_t)n_a, 0, 0, "a.test", 1, 1);
+	unsigned int i;
+
+	for (i = 0; i < n_a; i++) {
+		memcpy(a + al, a_rr, sizeof(a_rr));
+		al += sizeof(a_rr);
+	}
+	return al;
+}
+
+START_TEST(finish_fits_and_truncates)
+{
+	uint8_t b[512], a[4096];
+	struct dns_query q;
+	const char *why;
+	bool tc;
+	size_t n, al;
+
+	/* no EDNS: 31 A records (12 + 12 + 31 * 16 = 520 bytes) do not fit 512 */
+	n = mk(b, DNS_F_RD, 1, 0, 0, 0, "a.test", 1, 1);
+	ck_assert_int_eq(dnsmsg_parse_query(b, n, &q, &why), 0);
+	al = big_answer(a, 30); /* 504 */
+	ck_assert_uint_eq(dnsmsg_finish(a, al, sizeof(a), &q, dnsmsg_udp_limit(&q), &tc), al);
+	ck_assert(!tc);
+	al = big_answer(a, 31);
+	n = dnsmsg_finish(a, al, sizeof(a), &q, dnsmsg_udp_limit(&q), &tc);
+	ck_assert(tc);
+	ck_assert_uint_eq(n, 12 + 8 + 4);
+	ck_assert(a[2] & 0x02);
+	/* over TCP it fits */
+	al = big_answer(a, 31);
+	ck_assert_uint_eq(dnsmsg_finish(a, al, sizeof(a), &q, DNS_TCP_MAX, &tc), al);
+	ck_assert(!tc);
+
+	/* EDNS 1232: 30 records plus the OPT fit (515 bytes), 76 do not (1240 + 11) */
+	n = add_opt(b, mk(b, DNS_F_RD, 1, 0, 0, 1, "a.test", 1, 1), 0, 0);
+	ck_assert_int_eq(dnsmsg_parse_query(b, n, &q, &why), 0);
+	al = big_answer(a, 31);
+	n = dnsmsg_finish(a, al, sizeof(a), &q, dnsmsg_udp_limit(&q), &tc);
+	ck_assert(!tc);
+	ck_assert_uint_eq(n, al + DNS_OPT_LEN);
+	ck_assert_uint_eq(a[11], 1);
+	al = big_answer(a, 75); /* 1224 + 11 = 1235 > 1232 */
+	n = dnsmsg_finish(a, al, sizeof(a), &q, dnsmsg_udp_limit(&q), &tc);
+	ck_assert(tc);
+	ck_assert_uint_eq(n, 12 + 8 + 4 + DNS_OPT_LEN); /* header, question, OPT */
+	ck_assert_uint_eq(a[7], 0);
+	ck_assert_uint_eq(a[11], 1);
+	al = big_answer(a, 75);
+	ck_assert_uint_eq(dnsmsg_finish(a, al, al + 10, &q, DNS_TCP_MAX, &tc), 0); /* no room */
+}
+END_TEST
+
 Suite *dnsmsg_suite(void)
 {
 	Suite *s = suite_create("dnsmsg");
@@ -330,7 +435,10 @@ Suite *dnsmsg_suite(void)
 	tcase_add_test(tc, build_reply);
 	tcase_add_test(tc, fix_answer);
 	tcase_add_test(tc, strip_opt_and_truncate);
+	tcase_add_test(tc, edns_sizes);
+	tcase_add_test(tc, finish_fits_and_truncates);
 	suite_add_tcase(s, tc);
+
 	return s;
 }
 
