@@ -437,8 +437,12 @@ unsigned int trie_drain(struct enf *e)
 	while (n < CW_DNSQ_CAPACITY && shmq_pop(&e->q, &ent) == 1) {
 		n++;
 		learn_one(e, &ent);
+		/* Each answer waits in dnsd until its addresses are applied: publish as we go, not
+		 * after the batch, so the first answer is not held for the last one's work. */
+		shmq_publish_applied(&e->q);
 	}
-	shmq_publish_applied(&e->q);
+	if (!n)
+		shmq_publish_applied(&e->q);
 	return n;
 }
 
