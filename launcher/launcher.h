@@ -3,8 +3,11 @@
 #ifndef CW_LAUNCHER_H
 #define CW_LAUNCHER_H
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "../common/policy.h"
 
@@ -33,6 +36,8 @@ struct launch_opts {
 	bool foreground;
 	bool verbose;
 	bool allow_private; /* --allow-private-answers */
+	bool allow_raw;	    /* --allow-raw-sockets */
+	bool scoped;	    /* cargowall run: a fresh cgroup, no TC on any interface */
 };
 
 /* What start recorded in <state-dir>/state.json, so that stop and status need no options. */
@@ -45,9 +50,42 @@ struct launch_state {
 	char audit_log[4096];
 	char ifaces[CW_IFACES_MAX][32];
 	size_t n_ifaces;
+	bool scoped; /* cargowall run: cgroup_skb on the job's cgroup instead of TC */
 };
 
+/* The children, in the order start runs them. */
+enum { CH_ENFORCER, CH_AUDITD, CH_DNSD, CH_MAX };
+extern const char *const ch_name[CH_MAX];
+
+struct start_ctx {
+	struct launch_opts o;
+	struct launch_state st;
+	char upstream[64];
+	char cg_prefix[2 * PATH_MAX]; /* the launcher's own cgroup directory */
+	const char *state_dir;
+	char run_state_dir[64];
+	int policy_fd, dnsq_fd, dnsq_bell, evq_fd, evq_bell, log_fd, ring_fd;
+	/* dnsd's listeners (CW_DNSD_FD_UDP4..TCP6); the IPv6 pair is /dev/null when the host
+	 * has no IPv6 (dns_no_ipv6) */
+	int udp4_fd, tcp4_fd, udp6_fd, tcp6_fd;
+	bool dns_no_ipv6;
+	pid_t pid[CH_MAX];
+	char cg[CH_MAX][PATH_MAX + 16];
+	int report_fd; /* daemon mode: the waiting `start` reads the outcome here */
+};
+
+/* start.c: options, policy, checks and the shared resources, before anything runs. 0, or the
+ * exit status to return (the reason is printed). */
+int start_setup(struct start_ctx *c, int argc, char **argv, bool scoped);
+/* daemon.c: fork the supervisor, which starts the trio; 0 once it reported live (*pid set), 1
+ * after printing why it failed (it undid everything). */
+int daemon_start(struct start_ctx *c, pid_t *pid);
+/* The supervisor itself (--foreground runs it in place): start the trio, wait for SIGTERM or
+ * SIGINT, tear down. Its exit status. */
+int supervise(struct start_ctx *c);
+
 int cmd_start(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
@@ -68,6 +106,10 @@ void state_remove_cgroups(const struct launch_state *st);
 void state_remove_files(const char *state_dir);
 /* Directory holding our executables (that of /proc/self/exe). */
 const char *self_dir(void);
+
+/* summary.c: the summary of an audit log from byte `offset` on, to `out`. 0, or 1 with the
+ * reason printed. */
+int summary_write(FILE *out, const char *path, long offset, const char *format);
 
 /* snprintf that reports truncation: 0, or -ENAMETOOLONG. */
 int path_fmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

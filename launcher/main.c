@@ -19,6 +19,10 @@ static void usage(FILE *f)
 		"        [--audit-log FILE] [--state-dir DIR] [--bpffs DIR] [--foreground]\n"
 		"        [--allow-private-answers] [--verbose]\n"
 		"        start the enforcer, dnsd and auditd; returns once enforcement is live\n"
+		"  run [policy options] [--audit-log FILE] [--state-dir DIR] [--bpffs DIR]\n"
+		"      [--dns-upstream IP[:PORT]] -- COMMAND [ARG...]\n"
+		"        scoped mode: COMMAND and its descendants in a fresh cgroup with the policy,\n"
+		"        nothing else on the host touched; summary on stderr; COMMAND's exit status\n"
 		"  stop [--state-dir DIR]       detach everything, restore the host, flush the log\n"
 		"  status [--state-dir DIR] [--json]\n"
 		"  summary [--audit-log FILE] [--format markdown|json]\n"
@@ -32,6 +36,7 @@ static void usage(FILE *f)
 		"  --allow-hosts LIST   hostnames: host[:port[;port...]], comma or newline separated\n"
 		"  --allow-cidrs LIST   a.b.c.d/n[:port...], [v6]:port, v6/n[:port...]\n"
 		"  --deny-hosts LIST    --deny-cidrs LIST\n"
+		"  --allow-raw-sockets  let the hooked cgroup open raw IPv4/IPv6 sockets\n"
 		"  --allow-private-answers\n"
 		"                       learn private addresses (10/8, 172.16/12, 192.168/16,\n"
 		"                       100.64/10, fc00::/7) from DNS answers; refused by default\n"
@@ -151,6 +156,8 @@ int main(int argc, char **argv)
 		return cmd_stop(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "summary"))
 		return cmd_summary(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check-config"))

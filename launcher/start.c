@@ -35,25 +35,6 @@
 #include "../proto/maps.h"
 #include "launcher.h"
 
-enum { CH_ENFORCER, CH_AUDITD, CH_DNSD, CH_MAX };
-static const char *const ch_name[CH_MAX] = { "enforcer", "auditd", "dnsd" };
-
-struct start_ctx {
-	struct launch_opts o;
-	struct launch_state st;
-	char upstream[64];
-	char cg_prefix[2 * PATH_MAX]; /* the launcher's own cgroup directory */
-	const char *state_dir;
-	int policy_fd, dnsq_fd, dnsq_bell, evq_fd, evq_bell, log_fd, ring_fd;
-	/* dnsd's listeners (CW_DNSD_FD_UDP4..TCP6); the IPv6 pair is /dev/null when the host
-	 * has no IPv6 (dns_no_ipv6) */
-	int udp4_fd, tcp4_fd, udp6_fd, tcp6_fd;
-	bool dns_no_ipv6;
-	pid_t pid[CH_MAX];
-	char cg[CH_MAX][PATH_MAX + 16];
-	int report_fd; /* daemon mode: the waiting `start` reads the outcome here */
-};
-
 static int parse_opts(int argc, char **argv, struct launch_opts *o)
 {
 	enum {
@@ -74,6 +55,7 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 		O_DNSD_USER,
 		O_AUDITD_USER,
 		O_PRIVATE,
+		O_RAW,
 	};
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, O_CONFIG },
@@ -93,6 +75,7 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 		{ "dnsd-user", required_argument, NULL, O_DNSD_USER },
 		{ "auditd-user", required_argument, NULL, O_AUDITD_USER },
 		{ "allow-private-answers", no_argument, NULL, O_PRIVATE },
+		{ "allow-raw-sockets", no_argument, NULL, O_RAW },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -159,6 +142,9 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 			break;
 		case O_PRIVATE:
 			o->allow_private = true;
+			break;
+		case O_RAW:
+			o->allow_raw = true;
 			break;
 		default:
 			fprintf(stderr, "cargowall: start: see `cargowall --help`\n");
@@ -227,7 +213,14 @@ static int prepare(struct start_ctx *c)
 	int ret;
 
 	snprintf(st->mode, sizeof(st->mode), "%s", o->mode);
-	if (o->n_ifaces) {
+	st->scoped = o->scoped;
+	if (o->scoped) {
+		if (o->n_ifaces || o->cgroup) {
+			fprintf(stderr, "cargowall: run makes its own cgroup and touches no "
+					"interface: no --interface or --cgroup\n");
+			return -EINVAL;
+		}
+	} else if (o->n_ifaces) {
 		for (i = 0; i < o->n_ifaces; i++) {
 			if (strlen(o->ifaces[i]) >= IF_NAMESIZE || !if_nametoindex(o->ifaces[i])) {
 				fprintf(stderr,
@@ -245,7 +238,25 @@ static int prepare(struct start_ctx *c)
 		fprintf(stderr, "cargowall: no cgroup v2 hierarchy is mounted\n");
 		return -ENOENT;
 	}
-	snprintf(st->cgroup, sizeof(st->cgroup), "%s", o->cgroup ? o->cgroup : cg2);
+	ret = sys_self_cgroup(self_cg, sizeof(self_cg));
+	if (ret < 0) {
+		fprintf(stderr, "cargowall: cannot read /proc/self/cgroup\n");
+		return ret;
+	}
+	snprintf(c->cg_prefix, sizeof(c->cg_prefix), "%s%s", cg2,
+		 strcmp(self_cg, "/") ? self_cg : "");
+	if (o->scoped) {
+		/* The job's own cgroup, a child of ours: its processes and nothing else. */
+		if (path_fmt(st->cgroup, sizeof(st->cgroup), "%s/cargowall-run.%d", c->cg_prefix,
+			     (int)getpid()) ||
+		    mkdir(st->cgroup, 0755) < 0) {
+			fprintf(stderr, "cargowall: cannot create the job's cgroup %s: %s\n",
+				st->cgroup, strerror(errno));
+			return -EIO;
+		}
+	} else {
+		snprintf(st->cgroup, sizeof(st->cgroup), "%s", o->cgroup ? o->cgroup : cg2);
+	}
 	if (!on_cgroup2(st->cgroup)) {
 		fprintf(stderr, "cargowall: --cgroup: \"%s\": not a cgroup v2 directory\n",
 			st->cgroup);
@@ -270,7 +281,12 @@ static int prepare(struct start_ctx *c)
 		if (path_fmt(c->upstream, sizeof(c->upstream), "%s:53", ns))
 			return -EINVAL;
 	}
-	snprintf(st->bpffs, sizeof(st->bpffs), "%s", o->bpffs ? o->bpffs : CW_BPFFS_DEFAULT);
+	if (o->bpffs)
+		snprintf(st->bpffs, sizeof(st->bpffs), "%s", o->bpffs);
+	else if (o->scoped) /* beside a `start` that may be running */
+		snprintf(st->bpffs, sizeof(st->bpffs), "%s-run.%d", CW_BPFFS_DEFAULT, (int)getpid());
+	else
+		snprintf(st->bpffs, sizeof(st->bpffs), "%s", CW_BPFFS_DEFAULT);
 	snprintf(st->audit_log, sizeof(st->audit_log), "%s",
 		 o->audit_log ? o->audit_log : CW_AUDIT_LOG_DEFAULT);
 	if (st->bpffs[0] != '/' || st->audit_log[0] != '/' || c->state_dir[0] != '/' ||
@@ -279,13 +295,6 @@ static int prepare(struct start_ctx *c)
 				"absolute paths\n");
 		return -EINVAL;
 	}
-	ret = sys_self_cgroup(self_cg, sizeof(self_cg));
-	if (ret < 0) {
-		fprintf(stderr, "cargowall: cannot read /proc/self/cgroup\n");
-		return ret;
-	}
-	snprintf(c->cg_prefix, sizeof(c->cg_prefix), "%s%s", cg2,
-		 strcmp(self_cg, "/") ? self_cg : "");
 	return 0;
 }
 
@@ -439,436 +448,78 @@ log_err:
 	return ret;
 }
 
-static void report(struct start_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* The outcome of start: to the waiting `start` process in daemon mode, else to stderr. */
-static void report(struct start_ctx *c, const char *fmt, ...)
+int start_setup(struct start_ctx *c, int argc, char **argv, bool scoped)
 {
-	char buf[1024];
-	va_list ap;
-	int n;
+	struct policy p;
+	int ret, err, old;
 
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (c->report_fd >= 0) {
-		if (write(c->report_fd, buf, strnlen(buf, sizeof(buf))) < 0) {
-			/* the waiting start is gone: nothing else to tell */
-		}
-		close(c->report_fd);
-		c->report_fd = -1;
-	} else {
-		fprintf(stderr, "cargowall: %s\n", buf);
+	memset(c, 0, sizeof(*c));
+	c->report_fd = -1;
+	if (parse_opts(argc, argv, &c->o))
+		return 2;
+	c->o.scoped = scoped;
+	c->state_dir = c->o.state_dir;
+	if (scoped && !strcmp(c->state_dir, CW_STATE_DIR_DEFAULT)) {
+		/* beside a `start` that may be running */
+		snprintf(c->run_state_dir, sizeof(c->run_state_dir), "%s/run.%d",
+			 CW_STATE_DIR_DEFAULT, (int)getpid());
+		c->state_dir = c->run_state_dir;
 	}
-}
-
-/* fork+exec a child with fds[i] at fd 3+i, in its own cgroup. */
-static pid_t spawn(const char *cg, char *const argv[], const int *fds, int n_fds)
-{
-	pid_t pid = fork();
-	int tmp[16], i, fd;
-
-	if (pid != 0)
-		return pid;
-	fd = open(cg, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "0", 1) != 1) {
-		fprintf(stderr, "cargowall: cannot join cgroup %s: %s\n", cg, strerror(errno));
-		_exit(126);
+	log_setverbose(c->o.verbose);
+	if (geteuid() != 0) {
+		fprintf(stderr, "cargowall: %s needs root (it loads BPF programs)\n",
+			scoped ? "run" : "start");
+		return 1;
 	}
-	close(fd);
-	for (i = 0; i < n_fds; i++) {
-		tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 64);
-		if (tmp[i] < 0)
-			_exit(126);
+	if (launch_build_policy(&c->o, &p))
+		return 1;
+	ret = 1;
+	if (prepare(c))
+		goto out;
+	err = mkdir_p(c->state_dir, 0700);
+	if (err) {
+		fprintf(stderr, "cargowall: --state-dir: %s: %s\n", c->state_dir, strerror(-err));
+		goto out;
 	}
-	for (i = 0; i < n_fds; i++)
-		if (dup2(tmp[i], 3 + i) < 0)
-			_exit(126);
-	close_range(3 + n_fds, ~0U, 0);
-	fd = open("/dev/null", O_RDONLY);
-	if (fd < 0 || dup2(fd, 0) < 0)
-		_exit(126);
-	if (fd > 0)
-		close(fd);
-	execv(argv[0], argv);
-	fprintf(stderr, "cargowall: exec %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
-}
-
-static int wait_ready(struct start_ctx *c, int k, int rd)
-{
-	struct pollfd pfd = { .fd = rd, .events = POLLIN };
-	char b = 0;
-	int n, status;
-
-	n = poll(&pfd, 1, CW_CHILD_READY_TIMEOUT_MS);
-	if (n > 0 && read(rd, &b, 1) == 1 && b == 'R')
-		return 0;
-	if (n == 0) {
-		report(c, "start failed: %s did not become live within %d ms", ch_name[k],
-		       CW_CHILD_READY_TIMEOUT_MS);
-		return -ETIMEDOUT;
+	old = pidfile_read(c->state_dir, "cargowall");
+	if (old > 0 && pid_is_ours(old)) {
+		fprintf(stderr, "cargowall: already running (pid %d); `cargowall stop` first\n",
+			old);
+		goto out;
 	}
-	if (waitpid(c->pid[k], &status, 0) == c->pid[k]) {
-		c->pid[k] = 0;
-		if (WIFEXITED(status))
-			report(c,
-			       "start failed: %s exited with status %d (its reason is on "
-			       "stderr / %s/daemon.log)",
-			       ch_name[k], WEXITSTATUS(status), c->state_dir);
-		else
-			report(c, "start failed: %s killed by signal %d", ch_name[k],
-			       WTERMSIG(status));
-	} else {
-		report(c, "start failed: %s closed its ready pipe", ch_name[k]);
+	if (sys_ensure_user(c->o.dnsd_user) || sys_ensure_user(c->o.auditd_user)) {
+		fprintf(stderr,
+			"cargowall: cannot find or create the unprivileged users %s and %s\n",
+			c->o.dnsd_user, c->o.auditd_user);
+		goto out;
 	}
-	return -EIO;
-}
-
-static int start_child(struct start_ctx *c, int k, char *const argv[], int *fds, int n_fds)
-{
-	int pipefd[2], ret;
-
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	fds[1] = pipefd[1];
-	c->pid[k] = spawn(c->cg[k], argv, fds, n_fds);
-	close(pipefd[1]);
-	if (c->pid[k] < 0) {
-		ret = -errno;
-		c->pid[k] = 0;
-		close(pipefd[0]);
-		report(c, "start failed: fork: %s", strerror(-ret));
-		return ret;
+	if (sys_ensure_bpffs(c->st.bpffs, !c->o.bpffs)) {
+		fprintf(stderr, "cargowall: --bpffs: %s: its parent is not a mounted bpffs\n",
+			c->st.bpffs);
+		goto out;
 	}
-	ret = wait_ready(c, k, pipefd[0]);
-	close(pipefd[0]);
-	if (!ret)
-		pidfile_write(c->state_dir, ch_name[k], c->pid[k]);
+	if (create_resources(c, &p) == 0)
+		ret = 0;
+out:
+	policy_free(&p);
+	if (ret && scoped)
+		rmdir(c->st.cgroup); /* the job's cgroup, made by prepare() */
 	return ret;
-}
-
-static void stop_child(struct start_ctx *c, int k)
-{
-	int status, waited;
-
-	if (c->pid[k] <= 0)
-		return;
-	kill(c->pid[k], SIGTERM);
-	for (waited = 0; waited < CW_STOP_TIMEOUT_MS; waited += 10) {
-		if (waitpid(c->pid[k], &status, WNOHANG) == c->pid[k])
-			break;
-		usleep(10000);
-	}
-	if (waited >= CW_STOP_TIMEOUT_MS) {
-		log_warnx("%s did not stop in time; killing it", ch_name[k]);
-		kill(c->pid[k], SIGKILL);
-		waitpid(c->pid[k], &status, 0);
-	}
-	c->pid[k] = 0;
-}
-
-/* Reverse of start: dnsd first (no answer escapes without the enforcer), the enforcer (detaches
- * and unpins), auditd last so it drains the ring. Then make sure nothing is left. */
-static void teardown(struct start_ctx *c)
-{
-	stop_child(c, CH_DNSD);
-	stop_child(c, CH_ENFORCER);
-	stop_child(c, CH_AUDITD);
-	if (run_enforcer_cleanup(&c->st) < 0)
-		log_warnx("cleanup under %s incomplete", c->st.bpffs);
-	state_remove_cgroups(&c->st);
-	state_remove_files(c->state_dir);
-}
-
-static int make_cgroups(struct start_ctx *c)
-{
-	int k;
-
-	if (mkdir(c->st.cg_base, 0755) < 0)
-		return -errno;
-	for (k = 0; k < CH_MAX; k++) {
-		char dir[PATH_MAX + 16];
-
-		snprintf(dir, sizeof(dir), "%s/%s", c->st.cg_base, ch_name[k]);
-		if (mkdir(dir, 0755) < 0)
-			return -errno;
-		if (path_fmt(c->cg[k], sizeof(c->cg[k]), "%s/cgroup.procs", dir))
-			return -ENAMETOOLONG;
-	}
-	return 0;
-}
-
-static int run_children(struct start_ctx *c)
-{
-	char prog[CH_MAX][PATH_MAX], dnsd_cg[PATH_MAX + 16], ring[PATH_MAX + 16];
-	char *argv[32];
-	int fds[10], n, k, ret;
-	size_t i;
-
-	for (k = 0; k < CH_MAX; k++)
-		snprintf(prog[k], sizeof(prog[k]), "%s/cargowall-%s", self_dir(), ch_name[k]);
-	snprintf(dnsd_cg, sizeof(dnsd_cg), "%s/dnsd", c->st.cg_base);
-
-	n = 0;
-	argv[n++] = prog[CH_ENFORCER];
-	argv[n++] = "--mode";
-	argv[n++] = c->st.mode;
-	argv[n++] = "--bpffs";
-	argv[n++] = c->st.bpffs;
-	argv[n++] = "--cgroup";
-	argv[n++] = c->st.cgroup;
-	for (i = 0; i < c->st.n_ifaces; i++) {
-		argv[n++] = "--interface";
-		argv[n++] = c->st.ifaces[i];
-	}
-	argv[n++] = "--dnsd-cgroup";
-	argv[n++] = dnsd_cg;
-	argv[n++] = "--dns-upstream";
-	argv[n++] = c->upstream;
-	if (c->o.allow_private)
-		argv[n++] = "--allow-private-answers";
-	if (c->o.verbose)
-		argv[n++] = "--verbose";
-	argv[n] = NULL;
-	fds[0] = c->policy_fd;
-	fds[2] = c->dnsq_fd;
-	fds[3] = c->dnsq_bell;
-	ret = start_child(c, CH_ENFORCER, argv, fds, 4);
-	if (ret)
-		return ret;
-
-	snprintf(ring, sizeof(ring), "%s/%s", c->st.bpffs, CW_PIN_EVENTS);
-	c->ring_fd = bpf_obj_get(ring);
-	if (c->ring_fd < 0) {
-		report(c, "start failed: cannot open the event ring %s: %s", ring, strerror(errno));
-		return -EIO;
-	}
-	n = 0;
-	argv[n++] = prog[CH_AUDITD];
-	argv[n++] = "--mode";
-	argv[n++] = c->st.mode;
-	argv[n++] = "--user";
-	argv[n++] = (char *)c->o.auditd_user;
-	if (c->o.verbose)
-		argv[n++] = "--verbose";
-	argv[n] = NULL;
-	fds[0] = c->policy_fd;
-	fds[2] = c->evq_fd;
-	fds[3] = c->evq_bell;
-	fds[4] = c->ring_fd;
-	fds[5] = c->log_fd;
-	ret = start_child(c, CH_AUDITD, argv, fds, 6);
-	if (ret)
-		return ret;
-
-	n = 0;
-	argv[n++] = prog[CH_DNSD];
-	argv[n++] = "--mode";
-	argv[n++] = c->st.mode;
-	argv[n++] = "--upstream";
-	argv[n++] = c->upstream;
-	argv[n++] = "--user";
-	argv[n++] = (char *)c->o.dnsd_user;
-	if (c->o.allow_private)
-		argv[n++] = "--allow-private-answers";
-	if (c->dns_no_ipv6)
-		argv[n++] = "--no-ipv6";
-	if (c->o.verbose)
-		argv[n++] = "--verbose";
-	argv[n] = NULL;
-	fds[0] = c->policy_fd;
-	fds[2] = c->dnsq_fd;
-	fds[3] = c->dnsq_bell;
-	fds[4] = c->evq_fd;
-	fds[5] = c->evq_bell;
-	fds[6] = c->udp4_fd; /* CW_DNSD_FD_UDP4 = 9 */
-	fds[7] = c->tcp4_fd; /* 10 */
-	fds[8] = c->udp6_fd; /* 11 */
-	fds[9] = c->tcp6_fd; /* 12 */
-	return start_child(c, CH_DNSD, argv, fds, 10);
-}
-
-static void reap(struct start_ctx *c)
-{
-	int status, k;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (k = 0; k < CH_MAX; k++) {
-			if (c->pid[k] != pid)
-				continue;
-			c->pid[k] = 0;
-			/* The pinned programs keep enforcing with the maps as they are: a dead
-			 * child never opens the firewall. Restart is the supervisor's next job. */
-			if (WIFEXITED(status))
-				log_warnx("%s exited with status %d", ch_name[k],
-					  WEXITSTATUS(status));
-			else
-				log_warnx("%s killed by signal %d", ch_name[k], WTERMSIG(status));
-		}
-	}
-}
-
-/* The daemon: start the trio, report, then wait for SIGTERM/SIGINT. */
-static int supervise(struct start_ctx *c)
-{
-	struct signalfd_siginfo si;
-	sigset_t set;
-	int sfd, ret;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0) {
-		report(c, "start failed: signalfd: %s", strerror(errno));
-		return 1;
-	}
-	c->st.pid = getpid();
-	/* The daemons' cgroups: children of ours, named after the supervisor's pid. */
-	ret = path_fmt(c->st.cg_base, sizeof(c->st.cg_base), "%s/cargowall.%d", c->cg_prefix,
-		       (int)c->st.pid);
-	if (!ret)
-		ret = pidfile_write(c->state_dir, "cargowall", c->st.pid);
-	if (!ret)
-		ret = state_write(c->state_dir, &c->st);
-	if (ret) {
-		report(c, "start failed: cannot write %s: %s", c->state_dir, strerror(-ret));
-		state_remove_files(c->state_dir);
-		return 1;
-	}
-	ret = make_cgroups(c);
-	if (ret) {
-		report(c, "start failed: cannot create cgroups under %s: %s", c->st.cg_base,
-		       strerror(-ret));
-		teardown(c);
-		return 1;
-	}
-	if (run_children(c)) {
-		teardown(c);
-		return 1;
-	}
-	report(c, "OK");
-	log_info("enforcement live: mode %s, pid %d", c->st.mode, (int)c->st.pid);
-	for (;;) {
-		ssize_t n = read(sfd, &si, sizeof(si));
-
-		if (n != sizeof(si)) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			log_warn("signalfd");
-			break;
-		}
-		if (si.ssi_signo == SIGCHLD) {
-			reap(c);
-			continue;
-		}
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-			break;
-	}
-	log_info("stopping");
-	teardown(c);
-	return 0;
 }
 
 int cmd_start(int argc, char **argv)
 {
 	struct start_ctx c;
-	struct policy p;
-	char msg[1024];
-	int rep[2], ret, old;
-	ssize_t n;
 	pid_t pid;
+	int ret = start_setup(&c, argc, argv, false);
 
-	memset(&c, 0, sizeof(c));
-	c.report_fd = -1;
-	if (parse_opts(argc, argv, &c.o))
-		return 2;
-	c.state_dir = c.o.state_dir;
-	log_setverbose(c.o.verbose);
-	if (geteuid() != 0) {
-		fprintf(stderr, "cargowall: start needs root (it loads BPF programs)\n");
-		return 1;
-	}
-	if (launch_build_policy(&c.o, &p))
-		return 1;
-	if (prepare(&c))
-		return 1;
-	ret = mkdir_p(c.state_dir, 0700);
-	if (ret) {
-		fprintf(stderr, "cargowall: --state-dir: %s: %s\n", c.state_dir, strerror(-ret));
-		return 1;
-	}
-	old = pidfile_read(c.state_dir, "cargowall");
-	if (old > 0 && pid_is_ours(old)) {
-		fprintf(stderr, "cargowall: already running (pid %d); `cargowall stop` first\n",
-			old);
-		return 1;
-	}
-	if (sys_ensure_user(c.o.dnsd_user) || sys_ensure_user(c.o.auditd_user)) {
-		fprintf(stderr,
-			"cargowall: cannot find or create the unprivileged users %s and %s\n",
-			c.o.dnsd_user, c.o.auditd_user);
-		return 1;
-	}
-	ret = sys_ensure_bpffs(c.st.bpffs, !c.o.bpffs);
-	if (ret) {
-		fprintf(stderr, "cargowall: --bpffs: %s: its parent is not a mounted bpffs\n",
-			c.st.bpffs);
-		return 1;
-	}
-	if (create_resources(&c, &p))
-		return 1;
-	policy_free(&p);
+	if (ret)
+		return ret;
 	if (c.o.foreground)
 		return supervise(&c);
-
-	if (pipe2(rep, O_CLOEXEC) < 0) {
-		perror("cargowall: pipe");
+	if (daemon_start(&c, &pid))
 		return 1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		perror("cargowall: fork");
-		return 1;
-	}
-	if (pid == 0) {
-		char logpath[PATH_MAX + 16];
-		int fd;
-
-		close(rep[0]);
-		c.report_fd = rep[1];
-		setsid();
-		snprintf(logpath, sizeof(logpath), "%s/daemon.log", c.state_dir);
-		fd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			dup2(fd, 0);
-			close(fd);
-		}
-		_exit(supervise(&c));
-	}
-	close(rep[1]);
-	n = read(rep[0], msg, sizeof(msg) - 1);
-	close(rep[0]);
-	msg[n > 0 ? n : 0] = '\0';
-	if (n > 0 && !strcmp(msg, "OK")) {
-		printf("cargowall: enforcement live (mode %s, pid %d, audit log %s)\n", c.st.mode,
-		       (int)pid, c.st.audit_log);
-		return 0;
-	}
-	fprintf(stderr, "cargowall: %s\n", n > 0 ? msg : "start failed: the daemon died");
-	waitpid(pid, NULL, WNOHANG);
-	return 1;
+	printf("cargowall: enforcement live (mode %s, pid %d, audit log %s)\n", c.st.mode, (int)pid,
+	       c.st.audit_log);
+	return 0;
 }

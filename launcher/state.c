@@ -133,9 +133,9 @@ int state_write(const char *state_dir, const struct launch_state *st)
 
 	for (i = 0; i < st->n_ifaces; i++)
 		json_array_append_new(ifs, json_string(st->ifaces[i]));
-	o = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:o}", "pid", st->pid, "mode", st->mode, "bpffs",
-		      st->bpffs, "cgroup", st->cgroup, "cg_base", st->cg_base, "audit_log",
-		      st->audit_log, "interfaces", ifs);
+	o = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:o,s:b}", "pid", st->pid, "mode", st->mode,
+		      "bpffs", st->bpffs, "cgroup", st->cgroup, "cg_base", st->cg_base, "audit_log",
+		      st->audit_log, "interfaces", ifs, "scoped", st->scoped);
 	if (!o)
 		return -ENOMEM;
 	text = json_dumps(o, JSON_INDENT(2));
@@ -179,6 +179,7 @@ int state_read(const char *state_dir, struct launch_state *st)
 	    copy_str(o, "cg_base", st->cg_base, sizeof(st->cg_base)) ||
 	    copy_str(o, "audit_log", st->audit_log, sizeof(st->audit_log)))
 		goto out;
+	st->scoped = json_is_true(json_object_get(o, "scoped"));
 	ifs = json_object_get(o, "interfaces");
 	json_array_foreach (ifs, i, v) {
 		const char *s = json_string_value(v);
@@ -213,6 +214,8 @@ int run_enforcer_cleanup(const struct launch_state *st)
 		argv[n++] = "--interface";
 		argv[n++] = (char *)st->ifaces[i];
 	}
+	if (st->scoped)
+		argv[n++] = "--scoped";
 	argv[n] = NULL;
 	pid = fork();
 	if (pid < 0)

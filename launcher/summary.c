@@ -82,7 +82,7 @@ static void tally_line(struct tally *t, json_t *o)
 	}
 }
 
-static void print_markdown(const struct tally *t)
+static void print_markdown(FILE *out, const struct tally *t)
 {
 	bool audit = t->mode && !strcmp(t->mode, "audit");
 	size_t uniq_conn = 0, uniq_dns = 0;
@@ -96,38 +96,39 @@ static void print_markdown(const struct tally *t)
 			uniq_conn++;
 	}
 
-	printf("## CargoWall — %s\n\n", audit ? "Audit Mode - No Blocking" : "Enforce Mode");
-	printf("| | unique | total |\n|---|---|---|\n");
-	printf("| %s | %zu | %ld |\n",
-	       audit ? "Connections that would be denied" : "Connections blocked", uniq_conn,
-	       t->n_conn_blocked);
-	printf("| DNS queries %s | %zu | %ld |\n", audit ? "that would be denied" : "blocked",
-	       uniq_dns, t->n_dns_blocked);
-	printf("| Connections allowed | %zu | %ld |\n", json_object_size(t->allowed_dests),
-	       t->n_conn_allowed);
-	printf("| DNS queries allowed | %zu | %ld |\n", json_object_size(t->allowed_hosts),
-	       t->n_dns_allowed);
+	fprintf(out, "## CargoWall — %s\n\n", audit ? "Audit Mode - No Blocking" : "Enforce Mode");
+	fprintf(out, "| | unique | total |\n|---|---|---|\n");
+	fprintf(out, "| %s | %zu | %ld |\n",
+		audit ? "Connections that would be denied" : "Connections blocked", uniq_conn,
+		t->n_conn_blocked);
+	fprintf(out, "| DNS queries %s | %zu | %ld |\n", audit ? "that would be denied" : "blocked",
+		uniq_dns, t->n_dns_blocked);
+	fprintf(out, "| Connections allowed | %zu | %ld |\n", json_object_size(t->allowed_dests),
+		t->n_conn_allowed);
+	fprintf(out, "| DNS queries allowed | %zu | %ld |\n", json_object_size(t->allowed_hosts),
+		t->n_dns_allowed);
 	if (t->n_lost)
-		printf("| Events lost | | %ld |\n", t->n_lost);
+		fprintf(out, "| Events lost | | %ld |\n", t->n_lost);
 	if (t->n_bad_lines)
-		printf("| Unreadable log lines | | %ld |\n", t->n_bad_lines);
+		fprintf(out, "| Unreadable log lines | | %ld |\n", t->n_bad_lines);
 	if (json_object_size(t->blocked)) {
-		printf("\n### %s\n\n| destination | type | process | count |\n|---|---|---|---|\n",
-		       audit ? "Would be blocked" : "Blocked");
+		fprintf(out,
+			"\n### %s\n\n| destination | type | process | count |\n|---|---|---|---|\n",
+			audit ? "Would be blocked" : "Blocked");
 		json_object_foreach (t->blocked, key, v)
-			printf("| %s | %s | %s | %lld |\n", str(v, "destination"), str(v, "kind"),
-			       *str(v, "process") ? str(v, "process") : "-",
-			       (long long)json_integer_value(json_object_get(v, "count")));
+			fprintf(out, "| %s | %s | %s | %lld |\n", str(v, "destination"),
+				str(v, "kind"), *str(v, "process") ? str(v, "process") : "-",
+				(long long)json_integer_value(json_object_get(v, "count")));
 	}
 	if (json_object_size(t->allowed_hosts)) {
-		printf("\n### Allowed hostnames\n\n");
+		fprintf(out, "\n### Allowed hostnames\n\n");
 		json_object_foreach (t->allowed_hosts, key, v)
-			printf("- %s (%lld)\n", key,
-			       (long long)json_integer_value(json_object_get(v, "count")));
+			fprintf(out, "- %s (%lld)\n", key,
+				(long long)json_integer_value(json_object_get(v, "count")));
 	}
 }
 
-static int print_json(const struct tally *t)
+static int print_json(FILE *out, const struct tally *t)
 {
 	json_t *blocked = json_array(), *hosts = json_array(), *o, *v;
 	const char *key;
@@ -148,9 +149,52 @@ static int print_json(const struct tally *t)
 	json_decref(o);
 	if (!s)
 		return 1;
-	printf("%s\n", s);
+	fprintf(out, "%s\n", s);
 	free(s);
 	return 0;
+}
+
+int summary_write(FILE *out, const char *path, long offset, const char *format)
+{
+	struct tally t = { 0 };
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+	int ret = 0;
+
+	f = fopen(path, "re");
+	if (!f) {
+		fprintf(stderr, "cargowall: summary: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if (offset > 0 && fseek(f, offset, SEEK_SET) < 0) {
+		fprintf(stderr, "cargowall: summary: %s: seek: %s\n", path, strerror(errno));
+		fclose(f);
+		return 1;
+	}
+	t.blocked = json_object();
+	t.allowed_hosts = json_object();
+	t.allowed_dests = json_object();
+	while (getline(&line, &cap, f) > 0) {
+		json_t *o = json_loads(line, 0, NULL);
+
+		if (json_is_object(o))
+			tally_line(&t, o);
+		else
+			t.n_bad_lines++;
+		json_decref(o);
+	}
+	free(line);
+	fclose(f);
+	if (!strcmp(format, "json"))
+		ret = print_json(out, &t);
+	else
+		print_markdown(out, &t);
+	fflush(out);
+	json_decref(t.blocked);
+	json_decref(t.allowed_hosts);
+	json_decref(t.allowed_dests);
+	return ret;
 }
 
 int cmd_summary(int argc, char **argv)
@@ -161,11 +205,7 @@ int cmd_summary(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CW_AUDIT_LOG_DEFAULT, *format = "markdown";
-	struct tally t = { 0 };
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *f;
-	int c, ret;
+	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -183,33 +223,5 @@ int cmd_summary(int argc, char **argv)
 		fprintf(stderr, "cargowall: summary: --format must be markdown or json\n");
 		return 2;
 	}
-	f = fopen(path, "re");
-	if (!f) {
-		fprintf(stderr, "cargowall: summary: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	t.blocked = json_object();
-	t.allowed_hosts = json_object();
-	t.allowed_dests = json_object();
-	while (getline(&line, &cap, f) > 0) {
-		json_t *o = json_loads(line, 0, NULL);
-
-		if (json_is_object(o))
-			tally_line(&t, o);
-		else
-			t.n_bad_lines++;
-		json_decref(o);
-	}
-	free(line);
-	fclose(f);
-	if (!strcmp(format, "json")) {
-		ret = print_json(&t);
-	} else {
-		print_markdown(&t);
-		ret = 0;
-	}
-	json_decref(t.blocked);
-	json_decref(t.allowed_hosts);
-	json_decref(t.allowed_dests);
-	return ret;
+	return summary_write(stdout, path, 0, format);
 }
