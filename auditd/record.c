@@ -190,6 +190,10 @@ int audit_dns_event_check(const struct cw_dns_event *e, const char **why)
 {
 	unsigned int i;
 
+	if (!memchr(e->cname_chain, '\0', sizeof(e->cname_chain))) {
+		*why = "cname_chain not NUL-terminated";
+		return -EINVAL;
+	}
 	if (e->type != CW_DNSEV_ALLOWED && e->type != CW_DNSEV_BLOCKED) {
 		*why = "unknown event type";
 		return -EINVAL;
@@ -377,6 +381,25 @@ json_t *audit_conn_record(const struct audit_ctx *c, const struct cw_conn_event 
 	return o;
 }
 
+/* "a b c" -> ["a", "b", "c"]; each name escaped like any hostile bytes. */
+static json_t *cname_chain_json(const struct cw_dns_event *e)
+{
+	json_t *a = json_array();
+	const char *p = e->cname_chain, *end = memchr(p, '\0', sizeof(e->cname_chain));
+
+	if (!a || !end)
+		return a;
+	while (p < end) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		size_t l = sp ? (size_t)(sp - p) : (size_t)(end - p);
+
+		if (l)
+			json_array_append_new(a, audit_json_bytes(p, l));
+		p += l + 1;
+	}
+	return a;
+}
+
 json_t *audit_dns_record(const struct audit_ctx *c, const struct cw_dns_event *e)
 {
 	bool blocked, would_deny, denied = e->type == CW_DNSEV_BLOCKED;
@@ -392,6 +415,8 @@ json_t *audit_dns_record(const struct audit_ctx *c, const struct cw_dns_event *e
 		return NULL;
 	bad |= json_object_set_new(o, "query", audit_json_bytes(e->query, sizeof(e->query)));
 	bad |= json_object_set_new(o, "dst_hostname", audit_json_bytes(e->query, sizeof(e->query)));
+	if (e->cname_chain[0])
+		bad |= json_object_set_new(o, "cname_chain", cname_chain_json(e));
 	bad |= json_object_set_new(o, "qtype",
 				   json_string(audit_qtype_name(e->qtype, qbuf, sizeof(qbuf))));
 	bad |= json_object_set_new(o, "rcode",

@@ -101,7 +101,27 @@ static void chain_text(const struct dns_chain *ch, char *out, size_t outlen)
  * if the two walks disagree the answer is not trusted.
  * 0 = all allowed; 1 = a name is not (*rule_id: the rule that denied it); -EBADMSG = the chain
  * cannot be walked. Logs what it finds. */
-static int judge_chain(struct dnsd *d, const struct pending *p, const uint8_t *pkt, size_t len,
+/* The chain for the audit log: names separated by spaces, whole names only. */
+static void chain_event(const struct dns_chain *ch, char *out, size_t outlen)
+{
+	char t[DNS_NAME_TEXT_MAX];
+	size_t o = 0, l;
+	unsigned int i;
+
+	out[0] = '\0';
+	for (i = 0; i < ch->n; i++) {
+		dnsmsg_name_text(ch->names[i], ch->len[i], t);
+		l = strlen(t);
+		if (o + l + 2 > outlen)
+			break;
+		if (o)
+			out[o++] = ' ';
+		memcpy(out + o, t, l + 1);
+		o += l;
+	}
+}
+
+static int judge_chain(struct dnsd *d, struct pending *p, const uint8_t *pkt, size_t len,
 		       const struct ub_result *res, uint32_t *rule_id)
 {
 	char text[DNS_NAME_TEXT_MAX], canon[CW_NAME_MAX], path[900];
@@ -116,6 +136,8 @@ static int judge_chain(struct dnsd *d, const struct pending *p, const uint8_t *p
 			  err == -ELOOP ? "is longer than 16 names" : "does not parse");
 		return -EBADMSG;
 	}
+	if (ch.n > 1)
+		chain_event(&ch, p->ev.cname_chain, sizeof(p->ev.cname_chain));
 	if (res->canonname) {
 		size_t cl = strlen(res->canonname);
 

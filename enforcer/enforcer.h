@@ -79,6 +79,9 @@ struct enf {
 	bool prog_pinned;
 	/* learned entries in the tries right now (refreshes do not count twice) */
 	uint64_t n_learned;
+	/* deadlines of learned entries, a min-heap: the sweep touches only what expired */
+	struct expiry *expiries;
+	size_t n_expiries, cap_expiries;
 	struct shmq q;
 };
 
@@ -107,6 +110,9 @@ int trie_load_static(struct enf *e);
 unsigned int trie_drain(struct enf *e);
 /* Delete learned entries past their deadline. */
 void trie_sweep(struct enf *e);
+/* The same as if the clock said `now` (CLOCK_MONOTONIC ns): for tests. */
+void trie_sweep_at(struct enf *e, uint64_t now);
+void trie_free(struct enf *e);
 uint64_t enf_now_ns(void);
 
 #endif

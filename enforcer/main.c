@@ -21,6 +21,7 @@
 #include "common/learn.h"
 #include "common/log.h"
 #include "common/netaddr.h"
+#include "common/seccomp.h"
 #include "enforcer.h"
 
 /* Expired learned entries stop admitting traffic in the kernel at their deadline; the sweep only
@@ -295,6 +296,8 @@ static int run(struct enf_opts *o)
 	/* Everything below needs only CAP_BPF (map updates, link detach) and CAP_NET_ADMIN (TC
 	 * filter and qdisc removal at teardown). */
 	privdrop(0, 0, keep, sizeof(keep) / sizeof(keep[0]));
+	if (sandbox_apply(SANDBOX_ENFORCER))
+		fatalx("seccomp allowlist not applied");
 	child_ready();
 	log_info("live: mode %s, default %s, %zu interface(s), cgroup %s",
 		 o->mode == CW_MODE_AUDIT ? "audit" : "enforce",
@@ -310,6 +313,7 @@ static int run(struct enf_opts *o)
 out_q:
 	shmq_detach(&e.q);
 out_policy:
+	trie_free(&e);
 	policy_free(&e.pol);
 	return err ? 1 : 0;
 }

@@ -295,6 +295,79 @@ out:
 	return err;
 }
 
+/* ---- expiry ------------------------------------------------------------------------------- */
+
+/* Expired entries deleted per sweep: bounds the time the event loop (and so the acks dnsd waits
+ * for) spends in one sweep; the rest goes at the next tick. The kernel ignores an expired entry
+ * anyway: deleting only frees its slot. */
+#define SWEEP_BATCH 4096
+
+/* A learned entry's deadline as pushed when it was written. A refresh pushes again; the stale
+ * element is recognised at pop time (the map's deadline moved on) and dropped. */
+struct expiry {
+	uint64_t deadline;
+	uint8_t family;
+	uint8_t addr[16];
+};
+
+static void heap_swap(struct expiry *h, size_t a, size_t b)
+{
+	struct expiry t = h[a];
+
+	h[a] = h[b];
+	h[b] = t;
+}
+
+static void expiry_push(struct enf *e, uint8_t family, const uint8_t *addr, uint64_t deadline)
+{
+	struct expiry *h;
+	size_t i;
+
+	if (e->n_expiries == e->cap_expiries) {
+		size_t ncap = e->cap_expiries ? e->cap_expiries * 2 : 1024;
+
+		h = realloc(e->expiries, ncap * sizeof(*h));
+		if (!h) {
+			/* The entry still expires in the kernel; its slot is freed by the rebuild
+			 * that the next full heap triggers. */
+			log_warnx("expiry heap: out of memory");
+			return;
+		}
+		e->expiries = h;
+		e->cap_expiries = ncap;
+	}
+	h = e->expiries;
+	i = e->n_expiries++;
+	memset(&h[i], 0, sizeof(h[i]));
+	h[i].deadline = deadline;
+	h[i].family = family;
+	memcpy(h[i].addr, addr, family == 4 ? 4 : 16);
+	while (i && h[(i - 1) / 2].deadline > h[i].deadline) {
+		heap_swap(h, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void expiry_pop(struct enf *e)
+{
+	struct expiry *h = e->expiries;
+	size_t i = 0, n = --e->n_expiries;
+
+	h[0] = h[n];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < n && h[l].deadline < h[m].deadline)
+			m = l;
+		if (r < n && h[r].deadline < h[m].deadline)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(h, i, m);
+		i = m;
+	}
+}
+
 /* ---- learned host routes ---------------------------------------------------------------- */
 
 static bool host_char(char c)
@@ -425,6 +498,8 @@ static void learn_one(struct enf *e, const struct cw_dnsq_entry *ent)
 	}
 	if (!learned)
 		e->n_learned++;
+	if (!learned || nval.expires_ns != val.expires_ns)
+		expiry_push(e, r.family, r.addr, nval.expires_ns);
 	log_info("learned %s -> %s (rule %u, ttl %u s)", name, addr, r.rule_id, r.ttl_s);
 }
 
@@ -446,60 +521,45 @@ unsigned int trie_drain(struct enf *e)
 	return n;
 }
 
-/* Walk one trie, collect the learned entries past their deadline, then delete them (deleting
- * while walking would restart get_next_key from the first key). Returns the learned entries
- * still there. The kernel already ignores expired entries: this only frees their slots. */
-static uint64_t sweep_one(const struct trie *t, uint64_t now)
+void trie_sweep(struct enf *e)
 {
-	struct lpm_key key, next, *dead = NULL;
-	size_t n_dead = 0, cap = 0, i;
-	uint64_t seen = 0;
-	void *prev = NULL;
+	trie_sweep_at(e, enf_now_ns());
+}
 
-	memset(&next, 0, sizeof(next));
-	while (bpf_map_get_next_key(t->fd, prev, &next) == 0) {
-		struct cw_lpm_val val;
+void trie_sweep_at(struct enf *e, uint64_t now)
+{
+	unsigned int done = 0;
 
-		key = next;
-		prev = &key;
-		if (key.prefixlen != t->maxlen || bpf_map_lookup_elem(t->fd, &key, &val) < 0 ||
-		    val.origin != CW_ORIGIN_LEARNED)
-			continue;
-		seen++;
-		if (!val.expires_ns || val.expires_ns > now)
-			continue;
-		if (n_dead == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			void *nd = realloc(dead, ncap * sizeof(*dead));
-
-			if (!nd)
-				break; /* the rest waits for the next sweep */
-			dead = nd;
-			cap = ncap;
-		}
-		dead[n_dead++] = key;
-	}
-	for (i = 0; i < n_dead; i++) {
+	while (e->n_expiries && e->expiries[0].deadline <= now && done < SWEEP_BATCH) {
+		struct expiry x = e->expiries[0];
+		struct trie t = trie_of(e, x.family);
 		char buf[INET6_ADDRSTRLEN];
+		struct cw_lpm_val val;
+		struct lpm_key key;
 
-		addr_str(t->family, dead[i].addr, buf, sizeof(buf));
-		if (bpf_map_delete_elem(t->fd, &dead[i]) < 0 && errno != ENOENT) {
+		expiry_pop(e);
+		done++;
+		memset(&key, 0, sizeof(key));
+		key.prefixlen = t.maxlen;
+		memcpy(key.addr, x.addr, t.alen);
+		/* Only our own learned host route, only if nobody refreshed it since. */
+		if (bpf_map_lookup_elem(t.fd, &key, &val) < 0 || val.origin != CW_ORIGIN_LEARNED ||
+		    val.prefixlen != t.maxlen || val.expires_ns > now)
+			continue;
+		addr_str(t.family, x.addr, buf, sizeof(buf));
+		if (bpf_map_delete_elem(t.fd, &key) < 0 && errno != ENOENT) {
 			log_warn("expiry: deleting %s", buf);
 			continue;
 		}
-		seen--;
+		if (e->n_learned)
+			e->n_learned--;
 		log_debug("expired %s", buf);
 	}
-	free(dead);
-	return seen;
 }
 
-void trie_sweep(struct enf *e)
+void trie_free(struct enf *e)
 {
-	struct trie t4 = trie_of(e, 4), t6 = trie_of(e, 6);
-	uint64_t now = enf_now_ns();
-
-	if (!e->n_learned)
-		return;
-	e->n_learned = sweep_one(&t4, now) + sweep_one(&t6, now);
+	free(e->expiries);
+	e->expiries = NULL;
+	e->n_expiries = e->cap_expiries = 0;
 }

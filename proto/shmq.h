@@ -83,7 +83,10 @@ struct cw_dns_event {
 	__u8 answer_family[CW_ANSWERS_MAX]; /* 4 or 6 per answer */
 	__u8 answers[CW_ANSWERS_MAX][16];
 	char query[CW_NAME_MAX]; /* NUL-terminated; may hold any byte a client sent */
+	/* The answer's CNAME chain when it has one: the names from the question on, separated by
+	 * single spaces, NUL-terminated (cut at a name boundary when longer). */
+	char cname_chain[CW_NAME_MAX];
 };
-_Static_assert(sizeof(struct cw_dns_event) == 576, "cw_dns_event layout");
+_Static_assert(sizeof(struct cw_dns_event) == 832, "cw_dns_event layout");
 
 #endif

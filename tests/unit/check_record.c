@@ -187,6 +187,27 @@ START_TEST(test_hostile_evq_entries_refused)
 }
 END_TEST
 
+START_TEST(test_cname_chain)
+{
+	struct cw_dns_event e;
+	const char *why;
+	json_t *rec, *o, *chain;
+
+	dns_event(&e, "cname-ok.test", 13);
+	strcpy(e.cname_chain, "cname-ok.test evil.test");
+	ck_assert_int_eq(audit_dns_event_check(&e, &why), 0);
+	rec = audit_dns_record(&ctx, &e);
+	o = reparse(rec);
+	chain = json_object_get(o, "cname_chain");
+	ck_assert_uint_eq(json_array_size(chain), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(chain, 1)), "evil.test");
+	json_decref(o);
+	json_decref(rec);
+	memset(e.cname_chain, 'a', sizeof(e.cname_chain)); /* unterminated: refused */
+	ck_assert_int_eq(audit_dns_event_check(&e, &why), -EINVAL);
+}
+END_TEST
+
 static Suite *record_suite(void)
 {
 	Suite *s = suite_create("record");
@@ -199,6 +220,7 @@ static Suite *record_suite(void)
 	tcase_add_test(tc, test_backslash_escape_not_forgeable);
 	tcase_add_test(tc, test_conn_blocked_fields);
 	tcase_add_test(tc, test_hostile_evq_entries_refused);
+	tcase_add_test(tc, test_cname_chain);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -116,6 +116,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	trie_free(&e);
 	close(e.q.memfd);
 	shmq_detach(&e.q);
 	cargowall__destroy(e.skel);
@@ -359,7 +360,10 @@ START_TEST(test_expired)
 	ck_assert_int_eq(bpf_map_update_elem(fd, &key, &val, BPF_EXIST), 0);
 	expect4("10.4.4.4", IPPROTO_TCP, 8080, DROP);
 	expect4("10.4.4.4", IPPROTO_TCP, 443, PASS); /* rule 1 (10/8 tcp/443) still holds */
-	trie_sweep(&e);
+	trie_sweep(&e); /* its deadline in the sweep's heap is not due yet: nothing deleted */
+	ck_assert_int_eq(bpf_map_lookup_elem(fd, &key, &val), 0);
+	ck_assert_uint_eq(val.origin, CW_ORIGIN_LEARNED);
+	trie_sweep_at(&e, (uint64_t)ts.tv_sec * 1000000000ULL + 301ULL * 1000000000ULL);
 	ck_assert_int_eq(bpf_map_lookup_elem(fd, &key, &val), 0); /* the /8 now */
 	ck_assert_uint_eq(val.origin, CW_ORIGIN_STATIC);
 	expect4("10.4.4.4", IPPROTO_TCP, 443, PASS);
