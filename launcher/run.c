@@ -74,7 +74,11 @@ static void job_cgroup_remove(const char *dir)
 		for (waited = 0; waited < RUN_KILL_WAIT_MS && !cgroup_empty(dir); waited += 10)
 			nanosleep(&ts, NULL);
 	}
-	if (rmdir(dir) < 0 && errno != ENOENT)
+	/* A task that has just been reaped can keep its cgroup busy for a moment. */
+	for (waited = 0; rmdir(dir) < 0 && errno == EBUSY && waited < RUN_KILL_WAIT_MS;
+	     waited += 10)
+		nanosleep(&ts, NULL);
+	if (access(dir, F_OK) == 0)
 		log_warn("rmdir %s", dir);
 }
 
