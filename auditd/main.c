@@ -23,6 +23,7 @@
 #include "../common/child.h"
 #include "../common/log.h"
 #include "../common/policy.h"
+#include "../common/seccomp.h"
 #include "../common/shmq.h"
 #include "../proto/maps.h"
 #include "record.h"
@@ -414,6 +415,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	privdrop(uid, gid, NULL, 0);
+	if (sandbox_apply(SANDBOX_AUDITD))
+		fatalx("seccomp allowlist not applied");
 	child_ready();
 
 	lifecycle(&a, "auditd started");

@@ -66,6 +66,7 @@
 #include "../common/learn.h"
 #include "../common/log.h"
 #include "../common/netaddr.h"
+#include "../common/seccomp.h"
 #include "dnsd.h"
 
 struct opts {
@@ -434,6 +435,8 @@ int main(int argc, char **argv)
 	}
 	/* Before the first client packet is read: everything from here on is untrusted input. */
 	privdrop(uid, gid, NULL, 0);
+	if (sandbox_apply(SANDBOX_DNSD))
+		fatalx("seccomp allowlist not applied");
 	if (resolve_selftest(d.ub))
 		goto out;
 	/* After the drop: the thread runs with the final credentials from its first instant. */
