@@ -38,6 +38,7 @@ void policy_init(struct policy *p)
 
 void policy_free(struct policy *p)
 {
+	free(p->dup_index);
 	free(p->rules);
 	free(p->search_domains);
 	policy_init(p);
@@ -125,12 +126,59 @@ static int merge_ports(struct policy_rule *dst, const struct policy_rule *src, c
 	return 0;
 }
 
+/* FNV-1a over what makes two rules the same rule. */
+static uint32_t rule_hash(const struct policy_rule *r)
+{
+	uint32_t h = 2166136261u;
+	const char *c;
+
+	h = (h ^ r->type) * 16777619u;
+	h = (h ^ r->action) * 16777619u;
+	for (c = r->value; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	return h;
+}
+
+/* The slot holding an equal rule, or the empty slot where it would go. */
+static size_t dup_slot(const struct policy *p, const struct policy_rule *r)
+{
+	size_t mask = p->dup_cap - 1, i = rule_hash(r) & mask;
+
+	while (p->dup_index[i]) {
+		const struct policy_rule *o = &p->rules[p->dup_index[i] - 1];
+
+		if (o->type == r->type && o->action == r->action && !strcmp(o->value, r->value))
+			break;
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+static int dup_grow(struct policy *p)
+{
+	size_t cap = p->dup_cap ? p->dup_cap * 2 : 64, i;
+	uint32_t *old = p->dup_index;
+	size_t old_cap = p->dup_cap;
+
+	p->dup_index = calloc(cap, sizeof(*p->dup_index));
+	if (!p->dup_index) {
+		p->dup_index = old;
+		return -ENOMEM;
+	}
+	p->dup_cap = cap;
+	for (i = 0; i < old_cap; i++)
+		if (old[i])
+			p->dup_index[dup_slot(p, &p->rules[old[i] - 1])] = old[i];
+	free(old);
+	return 0;
+}
+
 int policy_add_rule(struct policy *p, const struct policy_rule *in, const char *field,
 		    struct policy_error *err)
 {
 	struct policy_rule r = *in;
 	const char *why = NULL;
-	size_t i;
+	size_t i, slot;
 
 	if (in->action != CW_ACTION_ALLOW && in->action != CW_ACTION_DENY)
 		return fail(err, "%s: action must be \"allow\" or \"deny\"", field);
@@ -151,12 +199,11 @@ int policy_add_rule(struct policy *p, const struct policy_rule *in, const char *
 	} else {
 		return fail(err, "%s: type must be \"hostname\" or \"cidr\"", field);
 	}
-	for (i = 0; i < p->n_rules; i++) {
-		struct policy_rule *o = &p->rules[i];
-
-		if (o->type == r.type && o->action == r.action && !strcmp(o->value, r.value))
-			return merge_ports(o, &r, field, err);
-	}
+	if (p->dup_cap < 2 * (p->n_rules + 1) && dup_grow(p))
+		return fail(err, "%s: out of memory", field);
+	slot = dup_slot(p, &r);
+	if (p->dup_index[slot])
+		return merge_ports(&p->rules[p->dup_index[slot] - 1], &r, field, err);
 	if (p->n_rules == CW_RULES_MAX)
 		return fail(err, "%s: more than %d rules", field, CW_RULES_MAX);
 	if (p->n_rules == p->rules_cap) {
@@ -169,6 +216,7 @@ int policy_add_rule(struct policy *p, const struct policy_rule *in, const char *
 		p->rules_cap = cap;
 	}
 	p->rules[p->n_rules++] = r;
+	p->dup_index[slot] = (uint32_t)p->n_rules;
 	return 0;
 }
 

@@ -46,6 +46,10 @@ struct policy {
 	size_t n_rules;
 	struct policy_rule *rules; /* rule id = index + 1 */
 	size_t rules_cap;
+	/* open-addressing index of (type, action, value) -> index + 1, to merge duplicates in
+	 * constant time (a 65,536-rule policy must not take seconds to read) */
+	uint32_t *dup_index;
+	size_t dup_cap; /* a power of two, at least twice n_rules */
 	size_t n_search_domains;
 	char (*search_domains)[CW_NAME_MAX];
 };

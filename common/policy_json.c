@@ -2,6 +2,7 @@
 /* CargoWall's config.json, read strictly: unknown fields and wrong types are errors. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,7 +241,7 @@ int policy_parse_json(struct policy *p, const char *text, size_t len, const char
 		goto out;
 	}
 	json_array_foreach (sds, i, v) {
-		char where[64];
+		char where[PATH_MAX + 64];
 
 		snprintf(where, sizeof(where), "%s: searchDomains[%zu]", source, i);
 		if (!json_is_string(v)) {

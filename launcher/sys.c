@@ -3,6 +3,7 @@
  * resolver in use, the daemons' users, bpffs. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,9 @@ int sys_default_route_ifaces(char out[][32], size_t max, size_t *n)
 	return *n ? 0 : -ENOENT;
 }
 
-/* The first cgroup2 mount of the whole hierarchy (mount root "/") in /proc/self/mountinfo. */
+/* A cgroup2 mount of the whole hierarchy (mount root "/") from /proc/self/mountinfo: the usual
+ * place under /sys/fs/cgroup when there is one, else the first. Another tool's (or a test lab's)
+ * extra mount of the same hierarchy may go away while we run. */
 int sys_cgroup2_mount(char *out, size_t len)
 {
 	char line[4096];
@@ -70,19 +73,24 @@ int sys_cgroup2_mount(char *out, size_t len)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		char root[1024], mnt[1024], *sep;
+		bool usual;
 
 		if (sscanf(line, "%*s %*s %*s %1023s %1023s", root, mnt) != 2)
 			continue;
 		sep = strstr(line, " - ");
 		if (!sep || strncmp(sep, " - cgroup2 ", 11) || strcmp(root, "/"))
 			continue;
+		usual = !strncmp(mnt, "/sys/fs/cgroup", 14);
+		if (ret == 0 && !usual)
+			continue;
 		if (strlen(mnt) >= len) {
 			ret = -ENAMETOOLONG;
-			break;
+			continue;
 		}
 		strcpy(out, mnt);
 		ret = 0;
-		break;
+		if (usual)
+			break;
 	}
 	fclose(f);
 	return ret;
