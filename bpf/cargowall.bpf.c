@@ -57,6 +57,23 @@ static __always_inline void sock_event(struct bpf_sock_addr *ctx, const struct c
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* See CW_SOCKF_DENIED (proto/maps.h): the datagrams, not the connect, are refused and reported. */
+static __always_inline void udp_connect_denied(struct bpf_sock_addr *ctx,
+					       const struct conn_info *ci, __u32 rule_id)
+{
+	struct cw_sock_val val = { .rule_id = rule_id, .flags = CW_SOCKF_DENIED };
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct cw_sock_key k;
+
+	val.pid = pid_tgid >> 32;
+	val.tid = (__u32)pid_tgid;
+	val.uid = (__u32)bpf_get_current_uid_gid();
+	val.cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(val.comm, sizeof(val.comm));
+	sock_key(&k, bpf_get_socket_cookie(ctx), ci);
+	bpf_map_update_elem(&socks, &k, &val, BPF_ANY);
+}
+
 /* Apply a verdict at connect() or sendmsg(): deny in enforce mode is EPERM at once, no packet
  * leaves. An allowed socket is remembered with its destination, so that TC keeps passing its
  * packets after a learned address expires; for unconnected UDP only the first datagram to a
@@ -73,6 +90,11 @@ static __always_inline int sock_judge(struct bpf_sock_addr *ctx, const struct cw
 		fresh = socks_remember(bpf_get_socket_cookie(ctx), ci, v.rule_id);
 		if (fresh || (ci->hook != CW_HOOK_SENDMSG4 && ci->hook != CW_HOOK_SENDMSG6))
 			sock_event(ctx, ci, CW_EV_CONN_ALLOWED, 0, v.rule_id);
+		return SYS_PROCEED;
+	}
+	if (ci->protocol == IPPROTO_UDP &&
+	    (ci->hook == CW_HOOK_CONNECT4 || ci->hook == CW_HOOK_CONNECT6)) {
+		udp_connect_denied(ctx, ci, v.rule_id);
 		return SYS_PROCEED;
 	}
 	if (settings_audit(s)) {
@@ -387,22 +409,30 @@ int cw_setsockopt(struct bpf_sockopt *ctx)
 #define PKT_DROP false
 
 static __always_inline void tc_event(struct __sk_buff *skb, const struct conn_info *ci, __u8 flags,
-				     __u32 rule_id)
+				     __u32 rule_id, const struct cw_sock_val *who)
 {
 	struct cw_conn_event *e = event_reserve(ci, CW_EV_CONN_BLOCKED, flags, rule_id);
 
 	if (!e)
 		return;
-	/* No process context here: pid, uid and comm stay 0. */
+	/* No process context here: the identity is what connect() recorded, if anything. */
 	e->cgroup_id = bpf_skb_cgroup_id(skb);
 	e->cookie = bpf_get_socket_cookie(skb);
+	if (who) {
+		e->pid = who->pid;
+		e->tid = who->tid;
+		e->uid = who->uid;
+		e->cgroup_id = who->cgroup_id;
+		__builtin_memcpy(e->comm, who->comm, sizeof(e->comm));
+	}
 	bpf_ringbuf_submit(e, 0);
 }
 
 /* Allowed packets are only counted: TC sees every packet, connect() already reported the
  * connection. */
-static __always_inline bool tc_finish(struct __sk_buff *skb, const struct cw_settings *s,
-				      const struct conn_info *ci, const struct verdict *v)
+static __always_inline bool tc_finish_who(struct __sk_buff *skb, const struct cw_settings *s,
+					  const struct conn_info *ci, const struct verdict *v,
+					  const struct cw_sock_val *who)
 {
 	if (v->allow) {
 		count(CW_CNT_ALLOWED);
@@ -410,12 +440,18 @@ static __always_inline bool tc_finish(struct __sk_buff *skb, const struct cw_set
 	}
 	if (settings_audit(s)) {
 		count(CW_CNT_WOULD_DENY);
-		tc_event(skb, ci, CW_EVF_WOULD_DENY, v->rule_id);
+		tc_event(skb, ci, CW_EVF_WOULD_DENY, v->rule_id, who);
 		return PKT_PASS;
 	}
 	count(CW_CNT_BLOCKED);
-	tc_event(skb, ci, 0, v->rule_id);
+	tc_event(skb, ci, 0, v->rule_id, who);
 	return PKT_DROP;
+}
+
+static __always_inline bool tc_finish(struct __sk_buff *skb, const struct cw_settings *s,
+				      const struct conn_info *ci, const struct verdict *v)
+{
+	return tc_finish_who(skb, s, ci, v, NULL);
 }
 
 /* TCP and UDP both start with source and destination port. bpf_skb_load_bytes rather than
@@ -468,6 +504,7 @@ static __always_inline bool tc_is_link_local_v4(const struct conn_info *ci, bool
 static __always_inline bool tc_judge(struct __sk_buff *skb, const struct cw_settings *s,
 				     const struct conn_info *ci, bool first_frag)
 {
+	const struct cw_sock_val *who;
 	struct verdict v;
 
 	if (first_frag && (ci->protocol == IPPROTO_UDP || ci->protocol == IPPROTO_TCP) &&
@@ -476,7 +513,13 @@ static __always_inline bool tc_judge(struct __sk_buff *skb, const struct cw_sett
 		v.rule_id = 0;
 		return tc_finish(skb, s, ci, &v);
 	}
-	if (socks_known(bpf_get_socket_cookie(skb), ci)) {
+	who = socks_lookup(bpf_get_socket_cookie(skb), ci);
+	if (who && (who->flags & CW_SOCKF_DENIED)) {
+		v.allow = false;
+		v.rule_id = who->rule_id;
+		return tc_finish_who(skb, s, ci, &v, who);
+	}
+	if (who) {
 		count(CW_CNT_ALLOWED);
 		return PKT_PASS;
 	}

@@ -150,6 +150,7 @@ struct tcp_conn;
 struct dnsd {
 	enum cw_mode mode;
 	unsigned int learn_flags;   /* LEARN_ALLOW_PRIVATE (common/learn.h) */
+	bool evq_pending;	    /* events pushed since auditd's doorbell last rang */
 	int udp4, tcp4, udp6, tcp6; /* listeners; the IPv6 ones -1 with --no-ipv6 */
 	struct policy policy;
 	struct shmq dnsq;

