@@ -319,6 +319,9 @@ static int check_fds(void)
 static int run(struct auditd *a, const sigset_t *run_mask)
 {
 	static const struct timespec zero = { 0, 0 };
+	/* Allowed-connection events are submitted without a wakeup (bpf/cargowall.bpf.c): read
+	 * the ring on this tick too. */
+	static const struct timespec tick = { 0, CW_AUDIT_TICK_MS * 1000000L };
 	struct pollfd pfd[2];
 	bool more = false;
 	int n;
@@ -328,7 +331,7 @@ static int run(struct auditd *a, const sigset_t *run_mask)
 	pfd[1].fd = a->evq.efd;
 	pfd[1].events = POLLIN;
 	while (!child_stop_signal()) {
-		n = ppoll(pfd, 2, more ? &zero : NULL, run_mask);
+		n = ppoll(pfd, 2, more ? &zero : &tick, run_mask);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -343,7 +346,7 @@ static int run(struct auditd *a, const sigset_t *run_mask)
 			log_warnx("poll: error on the evq eventfd");
 			return -EIO;
 		}
-		if (pfd[0].revents & POLLIN)
+		if (n == 0 || (pfd[0].revents & POLLIN))
 			consume_ring(a);
 		if (more || pfd[1].revents & POLLIN) {
 			/* clear before popping: a push after the pop rings again */

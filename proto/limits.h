@@ -30,6 +30,10 @@
 #define CW_TTL_CAP_S 3600
 /* Event ring buffer size (bytes, power of two, page multiple). */
 #define CW_EVENTS_RING_BYTES (1U << 22)
+/* Allowed-connection events do not wake auditd until this much is waiting in the ring; auditd
+ * reads the ring at least every CW_AUDIT_TICK_MS anyway. */
+#define CW_EVENTS_WAKE_BYTES (CW_EVENTS_RING_BYTES / 8)
+#define CW_AUDIT_TICK_MS 100
 /* How long dnsd waits for the enforcer to apply an answer's addresses before SERVFAIL. */
 #define CW_ACK_TIMEOUT_MS 100
 /* Addresses taken from one DNS answer. */
