@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The cgroup sock_addr programs of cargowall.bpf.c (one object; this part is its own file to keep
+ * each readable): connect4/6 and sendmsg4/6 judge and redirect DNS, recvmsg4/6 and
+ * getpeername4/6 restore the address a redirected client asked for. */
+#ifndef CW_BPF_SOCK_ADDR_BPF_H
+#define CW_BPF_SOCK_ADDR_BPF_H
+
+#include "verdict.bpf.h"
+
+/* ---- cgroup sock_addr hooks ------------------------------------------------------------ */
+
+static __always_inline void event_task(struct cw_conn_event *e, struct bpf_sock_addr *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->cookie = bpf_get_socket_cookie(ctx);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+static __always_inline void sock_event(struct bpf_sock_addr *ctx, const struct conn_info *ci,
+				       __u8 type, __u8 flags, __u32 rule_id)
+{
+	struct cw_conn_event *e = event_reserve(ci, type, flags, rule_id);
+
+	if (!e)
+		return;
+	event_task(e, ctx);
+	/* Waking auditd for every allowed connect cost more than the connect itself (a third of the
+	 * connection rate in bench/datapath): allowed events wait for auditd's next poll tick
+	 * (CW_AUDIT_TICK_MS) unless the ring is filling up; denials wake it at once. */
+	if (type == CW_EV_CONN_ALLOWED &&
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < CW_EVENTS_WAKE_BYTES)
+		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	else
+		bpf_ringbuf_submit(e, 0);
+}
+
+/* See CW_SOCKF_DENIED (proto/maps.h): the datagrams, not the connect, are refused and reported. */
+static __always_inline void udp_connect_denied(struct bpf_sock_addr *ctx,
+					       const struct conn_info *ci, __u32 rule_id)
+{
+	struct cw_sock_val val = { .rule_id = rule_id, .flags = CW_SOCKF_DENIED };
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct cw_sock_key k;
+
+	val.pid = pid_tgid >> 32;
+	val.tid = (__u32)pid_tgid;
+	val.uid = (__u32)bpf_get_current_uid_gid();
+	val.cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(val.comm, sizeof(val.comm));
+	sock_key(&k, bpf_get_socket_cookie(ctx), ci);
+	bpf_map_update_elem(&socks, &k, &val, BPF_ANY);
+}
+
+/* Apply a verdict at connect() or sendmsg(): deny in enforce mode is EPERM at once, no packet
+ * leaves. An allowed socket is remembered with its destination, so that TC keeps passing its
+ * packets after a learned address expires; for unconnected UDP only the first datagram to a
+ * destination is reported. */
+static __always_inline int sock_judge(struct bpf_sock_addr *ctx, const struct cw_settings *s,
+				      const struct conn_info *ci)
+{
+	struct verdict v;
+	bool fresh;
+
+	verdict_ci(s, ci, &v);
+	if (v.allow) {
+		count(CW_CNT_ALLOWED);
+		fresh = socks_remember(bpf_get_socket_cookie(ctx), ci, v.rule_id);
+		if (fresh || (ci->hook != CW_HOOK_SENDMSG4 && ci->hook != CW_HOOK_SENDMSG6))
+			sock_event(ctx, ci, CW_EV_CONN_ALLOWED, 0, v.rule_id);
+		return SYS_PROCEED;
+	}
+	if (ci->protocol == IPPROTO_UDP &&
+	    (ci->hook == CW_HOOK_CONNECT4 || ci->hook == CW_HOOK_CONNECT6)) {
+		udp_connect_denied(ctx, ci, v.rule_id);
+		return SYS_PROCEED;
+	}
+	if (settings_audit(s)) {
+		count(CW_CNT_WOULD_DENY);
+		sock_event(ctx, ci, CW_EV_CONN_BLOCKED, CW_EVF_WOULD_DENY, v.rule_id);
+		return SYS_PROCEED;
+	}
+	count(CW_CNT_BLOCKED);
+	sock_event(ctx, ci, CW_EV_CONN_BLOCKED, 0, v.rule_id);
+	return SYS_REJECT;
+}
+
+/* dnsd's own cgroup reaches its upstream; everything else it does goes through TC too. */
+static __always_inline bool is_dnsd(const struct cw_settings *s)
+{
+	return s->dnsd_cgroup_id && bpf_get_current_cgroup_id() == s->dnsd_cgroup_id;
+}
+
+/* Linux sends a connect() to 0.0.0.0 or :: to the local host (ip_route_output_key_hash_rcu
+ * routes a zero destination to loopback), so it is loopback too. */
+static __always_inline bool is_local_v4(__be32 a)
+{
+	return a == 0 || is_loopback_v4(a);
+}
+
+static __always_inline bool is_dns(struct bpf_sock_addr *ctx)
+{
+	/* user_port holds the port in network order in its low 16 bits; a 4-byte load is the
+	 * access every kernel accepts. */
+	return (__be16)ctx->user_port == bpf_htons(CW_DNS_PORT) &&
+	       (ctx->protocol == IPPROTO_UDP || ctx->protocol == IPPROTO_TCP);
+}
+
+/* Forced DNS path: a query to port 53 of any address goes to dnsd instead, which answers by
+ * policy. The original destination is kept by socket cookie for recvmsg/getpeername. */
+static __always_inline void dns_remember(struct bpf_sock_addr *ctx, const __be32 addr[4],
+					 __u8 family)
+{
+	struct cw_dns_orig orig = {};
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+
+	orig.addr[0] = addr[0];
+	orig.addr[1] = addr[1];
+	orig.addr[2] = addr[2];
+	orig.addr[3] = addr[3];
+	orig.port = bpf_htons(CW_DNS_PORT);
+	orig.family = family;
+	/* Should the update fail, the query still goes to dnsd; only the reply's source address
+	 * is then not restored. */
+	bpf_map_update_elem(&dns_orig, &cookie, &orig, BPF_ANY);
+	count(CW_CNT_DNS_REDIRECTED);
+}
+
+/* The destination port of a TCP or UDP socket; ICMP ("ping") sockets put their echo id there,
+ * which is no port: rules match ICMP as port 0. */
+static __always_inline __be16 sock_port(struct bpf_sock_addr *ctx, __u8 protocol)
+{
+	if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)
+		return 0;
+	return (__be16)ctx->user_port;
+}
+
+/* connect4 and sendmsg4: AF_INET sockets. */
+static __always_inline int sock_hook4(struct bpf_sock_addr *ctx, __u8 hook)
+{
+	const struct cw_settings *s = settings_get();
+	struct conn_info ci = {};
+	__be32 daddr;
+
+	/* The verifier needs the check; the one-slot array always has key 0. */
+	if (!s)
+		return SYS_REJECT;
+	if (is_dnsd(s))
+		return SYS_PROCEED;
+	daddr = ctx->user_ip4;
+	if (is_dns(ctx) && daddr != bpf_htonl(CW_DNSD_ADDR4)) {
+		ci.daddr[0] = daddr;
+		dns_remember(ctx, ci.daddr, 4);
+		ctx->user_ip4 = bpf_htonl(CW_DNSD_ADDR4);
+		return SYS_PROCEED;
+	}
+	if (is_local_v4(daddr))
+		return SYS_PROCEED;
+	ci.daddr[0] = daddr;
+	ci.family = 4;
+	ci.protocol = (__u8)ctx->protocol;
+	ci.dport = sock_port(ctx, ci.protocol);
+	ci.hook = hook;
+	return sock_judge(ctx, s, &ci);
+}
+
+/* connect6 and sendmsg6: AF_INET6 sockets, which may also reach IPv4 through ::ffff:a.b.c.d. */
+static __always_inline int sock_hook6(struct bpf_sock_addr *ctx, __u8 hook)
+{
+	const struct cw_settings *s = settings_get();
+	struct conn_info ci = {};
+	__u32 a0, a1, a2, a3;
+	bool mapped;
+
+	if (!s)
+		return SYS_REJECT;
+	if (is_dnsd(s))
+		return SYS_PROCEED;
+	/* One 4-byte load per word: the access the verifier allows on user_ip6. */
+	a0 = ctx->user_ip6[0];
+	a1 = ctx->user_ip6[1];
+	a2 = ctx->user_ip6[2];
+	a3 = ctx->user_ip6[3];
+	mapped = !a0 && !a1 && a2 == bpf_htonl(0xffff);
+	if (is_dns(ctx) && !(mapped && a3 == bpf_htonl(CW_DNSD_ADDR4)) &&
+	    !(!a0 && !a1 && !a2 && a3 == bpf_htonl(1))) {
+		ci.daddr[0] = a0;
+		ci.daddr[1] = a1;
+		ci.daddr[2] = a2;
+		ci.daddr[3] = a3;
+		dns_remember(ctx, ci.daddr, 6);
+		/* ::ffff:127.0.0.1 keeps an IPv4 destination IPv4; ::1 otherwise. */
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = mapped ? bpf_htonl(0xffff) : 0;
+		ctx->user_ip6[3] = mapped ? bpf_htonl(CW_DNSD_ADDR4) : bpf_htonl(1);
+		return SYS_PROCEED;
+	}
+	if (!a0 && !a1 && !a2 && (!a3 || a3 == bpf_htonl(1)))
+		return SYS_PROCEED; /* :: and ::1 */
+	ci.protocol = (__u8)ctx->protocol;
+	ci.dport = sock_port(ctx, ci.protocol);
+	ci.hook = hook;
+	if (mapped) {
+		/* ::ffff:a.b.c.d leaves as IPv4 to a.b.c.d: judge (and report) it as that. */
+		if (is_local_v4(a3))
+			return SYS_PROCEED;
+		ci.daddr[0] = a3;
+		ci.family = 4;
+	} else {
+		ci.daddr[0] = a0;
+		ci.daddr[1] = a1;
+		ci.daddr[2] = a2;
+		ci.daddr[3] = a3;
+		ci.family = 6;
+	}
+	return sock_judge(ctx, s, &ci);
+}
+
+SEC("cgroup/connect4")
+int cw_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock_hook4(ctx, CW_HOOK_CONNECT4);
+}
+
+SEC("cgroup/connect6")
+int cw_connect6(struct bpf_sock_addr *ctx)
+{
+	return sock_hook6(ctx, CW_HOOK_CONNECT6);
+}
+
+/* Unconnected UDP (sendto/sendmsg with an address) is judged per destination like connect. */
+SEC("cgroup/sendmsg4")
+int cw_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_hook4(ctx, CW_HOOK_SENDMSG4);
+}
+
+SEC("cgroup/sendmsg6")
+int cw_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock_hook6(ctx, CW_HOOK_SENDMSG6);
+}
+
+/* A reply from dnsd to a redirected socket: show the client the address it queried. These
+ * hooks may only rewrite, never refuse (the kernel requires 1). */
+static __always_inline const struct cw_dns_orig *dns_orig_of(struct bpf_sock_addr *ctx, __u8 family)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	const struct cw_dns_orig *o = bpf_map_lookup_elem(&dns_orig, &cookie);
+
+	return o && o->family == family ? o : NULL;
+}
+
+static __always_inline int restore4(struct bpf_sock_addr *ctx)
+{
+	const struct cw_dns_orig *o;
+
+	if ((__be16)ctx->user_port != bpf_htons(CW_DNS_PORT) ||
+	    ctx->user_ip4 != bpf_htonl(CW_DNSD_ADDR4))
+		return 1;
+	o = dns_orig_of(ctx, 4);
+	if (o)
+		ctx->user_ip4 = o->addr[0];
+	return 1;
+}
+
+static __always_inline int restore6(struct bpf_sock_addr *ctx)
+{
+	const struct cw_dns_orig *o;
+	__u32 a0, a1, a2, a3;
+
+	if ((__be16)ctx->user_port != bpf_htons(CW_DNS_PORT))
+		return 1;
+	a0 = ctx->user_ip6[0];
+	a1 = ctx->user_ip6[1];
+	a2 = ctx->user_ip6[2];
+	a3 = ctx->user_ip6[3];
+	if (a0 || a1 ||
+	    !((!a2 && a3 == bpf_htonl(1)) ||
+	      (a2 == bpf_htonl(0xffff) && a3 == bpf_htonl(CW_DNSD_ADDR4))))
+		return 1;
+	o = dns_orig_of(ctx, 6);
+	if (o) {
+		ctx->user_ip6[0] = o->addr[0];
+		ctx->user_ip6[1] = o->addr[1];
+		ctx->user_ip6[2] = o->addr[2];
+		ctx->user_ip6[3] = o->addr[3];
+	}
+	return 1;
+}
+
+SEC("cgroup/recvmsg4")
+int cw_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return restore4(ctx);
+}
+
+SEC("cgroup/recvmsg6")
+int cw_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return restore6(ctx);
+}
+
+SEC("cgroup/getpeername4")
+int cw_getpeername4(struct bpf_sock_addr *ctx)
+{
+	return restore4(ctx);
+}
+
+SEC("cgroup/getpeername6")
+int cw_getpeername6(struct bpf_sock_addr *ctx)
+{
+	return restore6(ctx);
+}
+
+#endif
