@@ -284,7 +284,8 @@ static int prepare(struct start_ctx *c)
 	if (o->bpffs)
 		snprintf(st->bpffs, sizeof(st->bpffs), "%s", o->bpffs);
 	else if (o->scoped) /* beside a `start` that may be running */
-		snprintf(st->bpffs, sizeof(st->bpffs), "%s-run.%d", CW_BPFFS_DEFAULT, (int)getpid());
+		snprintf(st->bpffs, sizeof(st->bpffs), "%s-run.%d", CW_BPFFS_DEFAULT,
+			 (int)getpid());
 	else
 		snprintf(st->bpffs, sizeof(st->bpffs), "%s", CW_BPFFS_DEFAULT);
 	snprintf(st->audit_log, sizeof(st->audit_log), "%s",
