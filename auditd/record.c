@@ -374,6 +374,8 @@ json_t *audit_conn_record(const struct audit_ctx *c, const struct cw_conn_event 
 	bad |= json_object_set_new(o, "matched_rule", audit_matched_rule(c, e->rule_id));
 	bad |= json_object_set_new(o, "rule_id", json_integer(e->rule_id));
 	bad |= json_object_set_new(o, "hook", json_string(hook_name(e->hook, hbuf, sizeof(hbuf))));
+	if (e->flags & CW_EVF_NO_PACKET)
+		bad |= json_object_set_new(o, "no_packet", json_true());
 	if (bad) {
 		json_decref(o);
 		return NULL;

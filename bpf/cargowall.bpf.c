@@ -107,30 +107,22 @@ int cw_setsockopt(struct bpf_sockopt *ctx)
 #define PKT_DROP false
 
 static __always_inline void tc_event(struct __sk_buff *skb, const struct conn_info *ci, __u8 flags,
-				     __u32 rule_id, const struct cw_sock_val *who)
+				     __u32 rule_id)
 {
 	struct cw_conn_event *e = event_reserve(ci, CW_EV_CONN_BLOCKED, flags, rule_id);
 
 	if (!e)
 		return;
-	/* No process context here: the identity is what connect() recorded, if anything. */
+	/* No process context here: pid, uid and comm stay 0. */
 	e->cgroup_id = bpf_skb_cgroup_id(skb);
 	e->cookie = bpf_get_socket_cookie(skb);
-	if (who) {
-		e->pid = who->pid;
-		e->tid = who->tid;
-		e->uid = who->uid;
-		e->cgroup_id = who->cgroup_id;
-		__builtin_memcpy(e->comm, who->comm, sizeof(e->comm));
-	}
 	bpf_ringbuf_submit(e, 0);
 }
 
 /* Allowed packets are only counted: TC sees every packet, connect() already reported the
  * connection. */
-static __always_inline bool tc_finish_who(struct __sk_buff *skb, const struct cw_settings *s,
-					  const struct conn_info *ci, const struct verdict *v,
-					  const struct cw_sock_val *who)
+static __always_inline bool tc_finish(struct __sk_buff *skb, const struct cw_settings *s,
+				      const struct conn_info *ci, const struct verdict *v)
 {
 	if (v->allow) {
 		count(CW_CNT_ALLOWED);
@@ -138,18 +130,12 @@ static __always_inline bool tc_finish_who(struct __sk_buff *skb, const struct cw
 	}
 	if (settings_audit(s)) {
 		count(CW_CNT_WOULD_DENY);
-		tc_event(skb, ci, CW_EVF_WOULD_DENY, v->rule_id, who);
+		tc_event(skb, ci, CW_EVF_WOULD_DENY, v->rule_id);
 		return PKT_PASS;
 	}
 	count(CW_CNT_BLOCKED);
-	tc_event(skb, ci, 0, v->rule_id, who);
+	tc_event(skb, ci, 0, v->rule_id);
 	return PKT_DROP;
-}
-
-static __always_inline bool tc_finish(struct __sk_buff *skb, const struct cw_settings *s,
-				      const struct conn_info *ci, const struct verdict *v)
-{
-	return tc_finish_who(skb, s, ci, v, NULL);
 }
 
 /* TCP and UDP both start with source and destination port. bpf_skb_load_bytes rather than
@@ -202,7 +188,6 @@ static __always_inline bool tc_is_link_local_v4(const struct conn_info *ci, bool
 static __always_inline bool tc_judge(struct __sk_buff *skb, const struct cw_settings *s,
 				     const struct conn_info *ci, bool first_frag)
 {
-	const struct cw_sock_val *who;
 	struct verdict v;
 
 	if (first_frag && (ci->protocol == IPPROTO_UDP || ci->protocol == IPPROTO_TCP) &&
@@ -211,13 +196,7 @@ static __always_inline bool tc_judge(struct __sk_buff *skb, const struct cw_sett
 		v.rule_id = 0;
 		return tc_finish(skb, s, ci, &v);
 	}
-	who = socks_lookup(bpf_get_socket_cookie(skb), ci);
-	if (who && (who->flags & CW_SOCKF_DENIED)) {
-		v.allow = false;
-		v.rule_id = who->rule_id;
-		return tc_finish_who(skb, s, ci, &v, who);
-	}
-	if (who) {
+	if (socks_known(bpf_get_socket_cookie(skb), ci)) {
 		count(CW_CNT_ALLOWED);
 		return PKT_PASS;
 	}

@@ -39,31 +39,15 @@ static __always_inline void sock_event(struct bpf_sock_addr *ctx, const struct c
 		bpf_ringbuf_submit(e, 0);
 }
 
-/* See CW_SOCKF_DENIED (proto/maps.h): the datagrams, not the connect, are refused and reported. */
-static __always_inline void udp_connect_denied(struct bpf_sock_addr *ctx,
-					       const struct conn_info *ci, __u32 rule_id)
-{
-	struct cw_sock_val val = { .rule_id = rule_id, .flags = CW_SOCKF_DENIED };
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct cw_sock_key k;
-
-	val.pid = pid_tgid >> 32;
-	val.tid = (__u32)pid_tgid;
-	val.uid = (__u32)bpf_get_current_uid_gid();
-	val.cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(val.comm, sizeof(val.comm));
-	sock_key(&k, bpf_get_socket_cookie(ctx), ci);
-	bpf_map_update_elem(&socks, &k, &val, BPF_ANY);
-}
-
 /* Apply a verdict at connect() or sendmsg(): deny in enforce mode is EPERM at once, no packet
- * leaves. An allowed socket is remembered with its destination, so that TC keeps passing its
+ * leaves (a refused UDP connect is marked CW_EVF_NO_PACKET). An allowed socket is remembered with its destination, so that TC keeps passing its
  * packets after a learned address expires; for unconnected UDP only the first datagram to a
  * destination is reported. */
 static __always_inline int sock_judge(struct bpf_sock_addr *ctx, const struct cw_settings *s,
 				      const struct conn_info *ci)
 {
 	struct verdict v;
+	__u8 flags = 0;
 	bool fresh;
 
 	verdict_ci(s, ci, &v);
@@ -75,17 +59,15 @@ static __always_inline int sock_judge(struct bpf_sock_addr *ctx, const struct cw
 		return SYS_PROCEED;
 	}
 	if (ci->protocol == IPPROTO_UDP &&
-	    (ci->hook == CW_HOOK_CONNECT4 || ci->hook == CW_HOOK_CONNECT6)) {
-		udp_connect_denied(ctx, ci, v.rule_id);
-		return SYS_PROCEED;
-	}
+	    (ci->hook == CW_HOOK_CONNECT4 || ci->hook == CW_HOOK_CONNECT6))
+		flags = CW_EVF_NO_PACKET;
 	if (settings_audit(s)) {
 		count(CW_CNT_WOULD_DENY);
-		sock_event(ctx, ci, CW_EV_CONN_BLOCKED, CW_EVF_WOULD_DENY, v.rule_id);
+		sock_event(ctx, ci, CW_EV_CONN_BLOCKED, flags | CW_EVF_WOULD_DENY, v.rule_id);
 		return SYS_PROCEED;
 	}
 	count(CW_CNT_BLOCKED);
-	sock_event(ctx, ci, CW_EV_CONN_BLOCKED, 0, v.rule_id);
+	sock_event(ctx, ci, CW_EV_CONN_BLOCKED, flags, v.rule_id);
 	return SYS_REJECT;
 }
 

@@ -226,26 +226,22 @@ static __always_inline bool socks_remember(__u64 cookie, const struct conn_info 
 {
 	struct cw_sock_val val = { .rule_id = rule_id };
 	struct cw_sock_key k;
-	struct cw_sock_val *old;
 
 	sock_key(&k, cookie, ci);
-	old = bpf_map_lookup_elem(&socks, &k);
-	if (old && !(old->flags & CW_SOCKF_DENIED))
+	if (bpf_map_lookup_elem(&socks, &k))
 		return false;
 	bpf_map_update_elem(&socks, &k, &val, BPF_ANY);
 	return true;
 }
 
-/* What the sock_addr hooks decided for this socket and destination, or NULL. */
-static __always_inline const struct cw_sock_val *socks_lookup(__u64 cookie,
-							      const struct conn_info *ci)
+static __always_inline bool socks_known(__u64 cookie, const struct conn_info *ci)
 {
 	struct cw_sock_key k;
 
 	if (!cookie)
-		return NULL;
+		return false;
 	sock_key(&k, cookie, ci);
-	return bpf_map_lookup_elem(&socks, &k);
+	return bpf_map_lookup_elem(&socks, &k) != NULL;
 }
 
 /* A reserved record, zeroed and stamped, or NULL (counted as lost: never silent). */

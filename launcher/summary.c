@@ -17,6 +17,7 @@ struct tally {
 	json_t *allowed_dests; /* ip:port -> count */
 	long n_conn_blocked, n_conn_allowed, n_dns_blocked, n_dns_allowed, n_would_deny;
 	long n_lost, n_bad_lines;
+	long n_no_packet; /* UDP connects refused, nothing sent (getaddrinfo's sorting probes) */
 	const char *mode;
 	char mode_buf[16];
 };
@@ -55,6 +56,10 @@ static void tally_line(struct tally *t, json_t *o)
 		t->mode = t->mode_buf;
 	} else if (!strcmp(type, "events_lost")) {
 		t->n_lost += (long)json_integer_value(json_object_get(o, "count"));
+	} else if (!strcmp(type, "connection_blocked") &&
+		   json_is_true(json_object_get(o, "no_packet"))) {
+		/* Not traffic: glibc connects a UDP socket to each answer only to sort them. */
+		t->n_no_packet++;
 	} else if (!strcmp(type, "connection_blocked")) {
 		t->n_conn_blocked++;
 		/* [v6]:port, so an IPv6 address and its port cannot run together */
@@ -110,6 +115,8 @@ static void print_markdown(FILE *out, const struct tally *t)
 		t->n_conn_allowed);
 	fprintf(out, "| DNS queries allowed | %zu | %ld |\n", json_object_size(t->allowed_hosts),
 		t->n_dns_allowed);
+	if (t->n_no_packet)
+		fprintf(out, "| UDP connects refused, nothing sent | | %ld |\n", t->n_no_packet);
 	if (t->n_lost)
 		fprintf(out, "| Events lost | | %ld |\n", t->n_lost);
 	if (t->n_bad_lines)
@@ -141,13 +148,14 @@ static int print_json(FILE *out, const struct tally *t)
 		json_array_append(blocked, v);
 	json_object_foreach (t->allowed_hosts, key, v)
 		json_array_append_new(hosts, json_string(key));
-	o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:o,s:o}", "mode",
+	o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:o,s:o}", "mode",
 		      t->mode ? t->mode : "unknown", "totals", "connections_blocked",
 		      (json_int_t)t->n_conn_blocked, "connections_allowed",
 		      (json_int_t)t->n_conn_allowed, "dns_blocked", (json_int_t)t->n_dns_blocked,
-		      "dns_allowed", (json_int_t)t->n_dns_allowed, "events_lost",
-		      (json_int_t)t->n_lost, "unreadable_lines", (json_int_t)t->n_bad_lines,
-		      "blocked", blocked, "allowed_hostnames", hosts);
+		      "dns_allowed", (json_int_t)t->n_dns_allowed, "udp_connects_refused",
+		      (json_int_t)t->n_no_packet, "events_lost", (json_int_t)t->n_lost,
+		      "unreadable_lines", (json_int_t)t->n_bad_lines, "blocked", blocked,
+		      "allowed_hostnames", hosts);
 	s = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 	json_decref(o);
 	if (!s)

@@ -26,6 +26,11 @@ enum cw_hook {
 };
 
 #define CW_EVF_WOULD_DENY 0x1 /* audit mode: let through, enforce mode would deny */
+/* A UDP connect() refused: connect on UDP sends nothing, and glibc's getaddrinfo connects a UDP
+ * socket to every answer of a name only to sort them (RFC 6724). Refused all the same (a denied
+ * UDP destination must fail on every interface, not only the uplinks TC watches), and marked so
+ * that summaries do not list allowed names' other addresses as blocked traffic. */
+#define CW_EVF_NO_PACKET 0x2
 
 /* One connection verdict. Addresses are in network order; an IPv4 address sits in the first
  * four bytes. pid/tid/uid/comm are 0/empty when the hook has no process context (TC). */

@@ -131,22 +131,9 @@ _Static_assert(sizeof(struct cw_sock_key) == 32, "cw_sock_key layout");
 
 struct cw_sock_val {
 	__u32 rule_id;
-	__u32 flags; /* CW_SOCKF_* */
-	/* who connected: TC reports a denied socket's datagrams with it (no process context) */
-	__u32 pid;
-	__u32 tid;
-	__u32 uid;
 	__u32 pad;
-	__u64 cgroup_id;
-	char comm[16];
 };
-_Static_assert(sizeof(struct cw_sock_val) == 48, "cw_sock_val layout");
-
-/* A UDP socket connect()ed to a denied destination. connect() on UDP sends nothing, and glibc's
- * getaddrinfo connects UDP sockets to every answer only to sort them (RFC 6724): refusing it
- * would log every address of an allowed name as blocked. So the connect proceeds and the
- * socket's datagrams to that destination are dropped at TC, reported with this identity. */
-#define CW_SOCKF_DENIED 0x1
+_Static_assert(sizeof(struct cw_sock_val) == 8, "cw_sock_val layout");
 
 /* Where a redirected DNS query was going (key: socket cookie). Written by connect/sendmsg when
  * they rewrite a port-53 destination to dnsd; read by recvmsg/getpeername, which give the

@@ -107,6 +107,22 @@ except OSError as e:
 ")
 [ "$out" = 1 ] && lab_pass "sendto $LAB_ALLOWED_IP:9999/udp: EPERM" || lab_fail "udp 9999: $out"
 
+echo "== UDP connect() to a denied address: refused at once, marked as sending nothing"
+# TC watches only the uplinks: a UDP socket connected to a denied address must fail at connect
+# (another interface could route it), and the log must say no packet was sent (glibc's
+# getaddrinfo connects UDP sockets only to sort answers).
+out=$(py "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.connect(('$LAB_EVIL_IP', 7000)); print('connected')
+except OSError as e:
+    print(e.errno)
+")
+[ "$out" = 1 ] && lab_pass "UDP connect to $LAB_EVIL_IP:7000: EPERM" || lab_fail "UDP connect: $out"
+lab_check "audit: that refusal is marked no_packet" lab_audit_wait "$LAB_AUDIT" \
+	event_type=connection_blocked dst_ip="$LAB_EVIL_IP" dst_port=7000 no_packet=true
+
 echo "== ICMP echo to a denied address"
 # ICMP echo from a raw socket: in the hooked cgroup the socket itself is refused; outside it
 # (another process on the runner) TC drops the echo.

@@ -148,6 +148,7 @@ START_TEST(test_conn_blocked_fields)
 	ck_assert_str_eq(json_string_value(json_object_get(o, "matched_rule")), "default");
 	ck_assert(json_is_true(json_object_get(o, "blocked")));
 	ck_assert(json_is_false(json_object_get(o, "would_deny")));
+	ck_assert_ptr_null(json_object_get(o, "no_packet"));
 	ck_assert_str_eq(json_string_value(json_object_get(o, "timestamp")),
 			 "2025-11-28T15:30:00.000005Z");
 	json_decref(o);
@@ -162,6 +163,13 @@ START_TEST(test_conn_blocked_fields)
 	json_decref(o);
 	json_decref(rec);
 	ctx.mode = CW_MODE_ENFORCE;
+	e.flags = CW_EVF_NO_PACKET; /* a refused UDP connect */
+	rec = audit_conn_record(&ctx, &e);
+	o = reparse(rec);
+	ck_assert(json_is_true(json_object_get(o, "no_packet")));
+	ck_assert(json_is_true(json_object_get(o, "blocked")));
+	json_decref(o);
+	json_decref(rec);
 }
 END_TEST
 
