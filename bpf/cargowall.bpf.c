@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* cargowall's kernel side (DESIGN.md §4): cgroup connect4/connect6 give EPERM at connect() time,
  * TC egress on each uplink drops what slipped past them (sockets outside the cgroup, UDP
  * sendmsg, raw packets). Maps and layouts: proto/maps.h, proto/events.h; loader: enforcer/. */
@@ -47,17 +47,12 @@
 static __always_inline int protocol_refuse(const struct cw_settings *s, struct conn_info *ci)
 {
 	struct cw_conn_event *e;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	bool audit = settings_audit(s);
 
 	count(audit ? CW_CNT_WOULD_DENY : CW_CNT_BLOCKED);
 	e = event_reserve(ci, CW_EV_PROTOCOL_BLOCKED, audit ? CW_EVF_WOULD_DENY : 0, 0);
 	if (e) {
-		e->pid = pid_tgid >> 32;
-		e->tid = (__u32)pid_tgid;
-		e->uid = (__u32)bpf_get_current_uid_gid();
-		e->cgroup_id = bpf_get_current_cgroup_id();
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		task_identity(e);
 		bpf_ringbuf_submit(e, 0);
 	}
 	return audit ? SYS_PROCEED : SYS_REJECT;
@@ -339,5 +334,7 @@ int cw_skb_egress(struct __sk_buff *skb)
 	return 1;
 }
 
-/* Same licence as the rest of the tree. No GPL-only helper is used. */
-char LICENSE[] SEC("license") = "Apache-2.0";
+/* The kernel admits the helpers that read the current task (bpf_get_current_task,
+ * bpf_probe_read_kernel: who is connecting, task.bpf.h) only to GPL-compatible programs; the
+ * BPF sources are therefore dual-licensed, as cilium's and libbpf-bootstrap's are. */
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,24 +1,19 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* The cgroup sock_addr programs of cargowall.bpf.c (one object; this part is its own file to keep
  * each readable): connect4/6 and sendmsg4/6 judge and redirect DNS, recvmsg4/6 and
  * getpeername4/6 restore the address a redirected client asked for. */
 #ifndef CW_BPF_SOCK_ADDR_BPF_H
 #define CW_BPF_SOCK_ADDR_BPF_H
 
+#include "task.bpf.h"
 #include "verdict.bpf.h"
 
 /* ---- cgroup sock_addr hooks ------------------------------------------------------------ */
 
 static __always_inline void event_task(struct cw_conn_event *e, struct bpf_sock_addr *ctx)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-
-	e->pid = pid_tgid >> 32;
-	e->tid = (__u32)pid_tgid;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->cgroup_id = bpf_get_current_cgroup_id();
+	task_identity(e);
 	e->cookie = bpf_get_socket_cookie(ctx);
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
 static __always_inline void sock_event(struct bpf_sock_addr *ctx, const struct conn_info *ci,

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Maps, the verdict and the event/counter helpers shared by every cargowall program.
  * Included by bpf/cargowall.bpf.c only (one object). */
 #ifndef CW_BPF_VERDICT_BPF_H
@@ -257,6 +257,7 @@ static __always_inline struct cw_conn_event *event_reserve(const struct conn_inf
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
+	e->count = 1;
 	e->rule_id = rule_id;
 	__builtin_memcpy(e->saddr, ci->saddr, sizeof(e->saddr));
 	__builtin_memcpy(e->daddr, ci->daddr, sizeof(e->daddr));

@@ -33,6 +33,11 @@
 #define CW_AUD_FD_EVQ_BELL 6 /* eventfd: dnsd rings after pushing */
 #define CW_AUD_FD_RINGBUF 7  /* BPF ring buffer map fd (opened from the pin by the launcher) */
 #define CW_AUD_FD_LOG 8	     /* audit log, O_WRONLY|O_APPEND */
+#define CW_AUD_FD_COUNTERS 9 /* per-CPU counters map (proto/maps.h): CW_CNT_EVENTS_LOST */
+/* pipe, read end (O_NONBLOCK): lifecycle messages from the supervisor (restarts, log reopen),
+ * one line each ending in '\n', each written in one write(2) of at most 512 bytes; the
+ * supervisor holds both ends, so what it wrote while auditd was down waits for the next one */
+#define CW_AUD_FD_LIFECYCLE 10
 
 /* SIGTERM and SIGINT set the stop flag; they stay blocked except inside ppoll() called with
  * *wait_mask, so a stop is never missed between checking child_stop_signal() and waiting.

@@ -32,16 +32,34 @@ enum cw_hook {
  * that summaries do not list allowed names' other addresses as blocked traffic. */
 #define CW_EVF_NO_PACKET 0x2
 
+/* Where a process's executable path is captured in the kernel: /proc/PID/exe needs ptrace
+ * access (another uid, or a non-dumpable process), which auditd does not have. The path is
+ * walked up from the executable's dentry across mounts, leaf first, one component per slot;
+ * CW_EVF_EXE_TRUNC says a component was cut or the walk stopped before the root. */
+#define CW_EXE_PARTS 8
+#define CW_EXE_PART_LEN 32
+/* The leaf name of the task's cgroup v2 directory (docker-<id>.scope, <id>, ...): enough to
+ * tell a container id after the process is gone. Longer names are cut. */
+#define CW_CGNAME_LEN 80
+
+#define CW_EVF_EXE_TRUNC 0x4
+
 /* One connection verdict. Addresses are in network order; an IPv4 address sits in the first
- * four bytes. pid/tid/uid/comm are 0/empty when the hook has no process context (TC). */
+ * four bytes. pid/tid/ppid/uid/start_ns/comm/exe are 0/empty when the hook has no process
+ * context (TC, cgroup_skb); cgroup_id and cgname are then those of the socket if there is one.
+ * A record may stand for several identical denials in a burst: `count` of them (>= 1), the
+ * first at ts_ns. */
 struct cw_conn_event {
 	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 cgroup_id;
-	__u64 cookie; /* socket cookie */
-	__u32 pid;    /* tgid */
+	__u64 cookie;	/* socket cookie */
+	__u64 start_ns; /* the thread group leader's start_boottime (ns): with pid, who it was */
+	__u32 pid;	/* tgid */
 	__u32 tid;
+	__u32 ppid; /* real parent's tgid at the hook */
 	__u32 uid;
 	__u32 rule_id; /* matched rule, 1-based; 0 = default action */
+	__u32 count;   /* identical events this record stands for */
 	__u8 saddr[16];
 	__u8 daddr[16];
 	__be16 dport;
@@ -50,9 +68,11 @@ struct cw_conn_event {
 	__u8 family;   /* 4 or 6 */
 	__u8 protocol; /* IPPROTO_* */
 	__u8 flags;    /* CW_EVF_* */
-	__u8 pad;
+	__u8 exe_parts; /* slots of exe[] filled */
 	char comm[CW_COMM_LEN];
+	char cgname[CW_CGNAME_LEN];
+	char exe[CW_EXE_PARTS][CW_EXE_PART_LEN]; /* leaf first: "curl", "bin", "usr" */
 };
-_Static_assert(sizeof(struct cw_conn_event) == 96, "cw_conn_event layout");
+_Static_assert(sizeof(struct cw_conn_event) == 448, "cw_conn_event layout");
 
 #endif
