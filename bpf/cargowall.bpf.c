@@ -46,15 +46,22 @@
 
 static __always_inline int protocol_refuse(const struct cw_settings *s, struct conn_info *ci)
 {
-	struct cw_conn_event *e;
 	bool audit = settings_audit(s);
+	__u8 flags = audit ? CW_EVF_WOULD_DENY : 0;
+	struct cw_conn_event *e;
+	struct dedupe_key k;
 
 	count(audit ? CW_CNT_WOULD_DENY : CW_CNT_BLOCKED);
-	e = event_reserve(ci, CW_EV_PROTOCOL_BLOCKED, audit ? CW_EVF_WOULD_DENY : 0, 0);
+	dedupe_key_of(&k, bpf_get_current_pid_tgid() >> 32, ci, CW_EV_PROTOCOL_BLOCKED, flags);
+	if (dedupe_absorb(&k))
+		goto out;
+	e = event_reserve(ci, CW_EV_PROTOCOL_BLOCKED, flags, 0);
 	if (e) {
 		task_identity(e);
+		dedupe_open(&k, e);
 		bpf_ringbuf_submit(e, 0);
 	}
+out:
 	return audit ? SYS_PROCEED : SYS_REJECT;
 }
 
@@ -104,13 +111,21 @@ int cw_setsockopt(struct bpf_sockopt *ctx)
 static __always_inline void tc_event(struct __sk_buff *skb, const struct conn_info *ci, __u8 flags,
 				     __u32 rule_id)
 {
-	struct cw_conn_event *e = event_reserve(ci, CW_EV_CONN_BLOCKED, flags, rule_id);
+	__u64 cookie = bpf_get_socket_cookie(skb);
+	struct cw_conn_event *e;
+	struct dedupe_key k;
 
+	dedupe_key_of(&k, cookie, ci, CW_EV_CONN_BLOCKED, flags);
+	if (dedupe_absorb(&k))
+		return;
+	e = event_reserve(ci, CW_EV_CONN_BLOCKED, flags, rule_id);
 	if (!e)
 		return;
-	/* No process context here: pid, uid and comm stay 0. */
+	/* No process context here: pid, uid and comm stay 0 (auditd joins the socket's identity
+	 * by cookie). */
 	e->cgroup_id = bpf_skb_cgroup_id(skb);
-	e->cookie = bpf_get_socket_cookie(skb);
+	e->cookie = cookie;
+	dedupe_open(&k, e);
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -178,11 +193,14 @@ static __always_inline bool tc_is_link_local_v4(const struct conn_info *ci, bool
 
 /* DNS leaves only through dnsd (its upstream traffic passed above): any other packet to port
  * 53 is dropped whatever the policy says, or the forced DNS path would have a side door. Then a
- * socket the sock_addr hooks allowed to this destination keeps passing after its address
- * expired; the rest is judged by address. */
+ * socket already allowed to this destination (at connect/sendmsg, or by an earlier packet) passes
+ * with one socket-storage lookup, also after its address expired; the rest is judged by address,
+ * and a full socket allowed that way is remembered. Request and time-wait sockets (a SYN-ACK
+ * answer, the last ACKs after close) have no storage and are judged by address. */
 static __always_inline bool tc_judge(struct __sk_buff *skb, const struct cw_settings *s,
 				     const struct conn_info *ci, bool first_frag)
 {
+	struct bpf_sock *sk = skb->sk;
 	struct verdict v;
 
 	if (first_frag && (ci->protocol == IPPROTO_UDP || ci->protocol == IPPROTO_TCP) &&
@@ -191,11 +209,16 @@ static __always_inline bool tc_judge(struct __sk_buff *skb, const struct cw_sett
 		v.rule_id = 0;
 		return tc_finish(skb, s, ci, &v);
 	}
-	if (socks_known(bpf_get_socket_cookie(skb), ci)) {
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	if (sk && socks_known(sk, ci)) {
 		count(CW_CNT_ALLOWED);
 		return PKT_PASS;
 	}
 	verdict_ci(s, ci, &v);
+	/* Not a later fragment: its port is unknown, and the first one decided the socket. */
+	if (v.allow && sk && first_frag)
+		socks_remember(sk, ci, v.rule_id);
 	return tc_finish(skb, s, ci, &v);
 }
 

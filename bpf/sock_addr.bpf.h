@@ -5,6 +5,7 @@
 #ifndef CW_BPF_SOCK_ADDR_BPF_H
 #define CW_BPF_SOCK_ADDR_BPF_H
 
+#include "dedupe.bpf.h"
 #include "task.bpf.h"
 #include "verdict.bpf.h"
 
@@ -19,19 +20,30 @@ static __always_inline void event_task(struct cw_conn_event *e, struct bpf_sock_
 static __always_inline void sock_event(struct bpf_sock_addr *ctx, const struct conn_info *ci,
 				       __u8 type, __u8 flags, __u32 rule_id)
 {
-	struct cw_conn_event *e = event_reserve(ci, type, flags, rule_id);
+	struct cw_conn_event *e;
+	struct dedupe_key k;
 
+	if (type != CW_EV_CONN_ALLOWED) {
+		dedupe_key_of(&k, bpf_get_current_pid_tgid() >> 32, ci, type, flags);
+		if (dedupe_absorb(&k))
+			return;
+	}
+	e = event_reserve(ci, type, flags, rule_id);
 	if (!e)
 		return;
 	event_task(e, ctx);
 	/* Waking auditd for every allowed connect cost more than the connect itself (a third of the
 	 * connection rate in bench/datapath): allowed events wait for auditd's next poll tick
 	 * (CW_AUDIT_TICK_MS) unless the ring is filling up; denials wake it at once. */
-	if (type == CW_EV_CONN_ALLOWED &&
-	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < CW_EVENTS_WAKE_BYTES)
-		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-	else
-		bpf_ringbuf_submit(e, 0);
+	if (type == CW_EV_CONN_ALLOWED) {
+		if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < CW_EVENTS_WAKE_BYTES)
+			bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+		else
+			bpf_ringbuf_submit(e, 0);
+		return;
+	}
+	dedupe_open(&k, e);
+	bpf_ringbuf_submit(e, 0);
 }
 
 /* Apply a verdict at connect() or sendmsg(): deny in enforce mode is EPERM at once, no packet
@@ -48,7 +60,7 @@ static __always_inline int sock_judge(struct bpf_sock_addr *ctx, const struct cw
 	verdict_ci(s, ci, &v);
 	if (v.allow) {
 		count(CW_CNT_ALLOWED);
-		fresh = socks_remember(bpf_get_socket_cookie(ctx), ci, v.rule_id);
+		fresh = socks_remember(ctx->sk, ci, v.rule_id);
 		if (fresh || (ci->hook != CW_HOOK_SENDMSG4 && ci->hook != CW_HOOK_SENDMSG6))
 			sock_event(ctx, ci, CW_EV_CONN_ALLOWED, 0, v.rule_id);
 		return SYS_PROCEED;

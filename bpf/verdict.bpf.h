@@ -44,9 +44,9 @@ struct {
 } settings SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, CW_SOCKS_MAX);
-	__type(key, struct cw_sock_key);
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct cw_sock_val);
 } socks SEC(".maps");
 
@@ -115,6 +115,14 @@ static __always_inline void count(__u32 idx)
 	/* Per-CPU slot: a plain increment is enough. */
 	if (c)
 		*c += 1;
+}
+
+static __always_inline void count_add(__u32 idx, __u64 n)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += n;
 }
 
 static __always_inline bool is_loopback_v4(__be32 a)
@@ -208,40 +216,39 @@ static __always_inline void verdict_ci(const struct cw_settings *s, const struct
 		verdict_default(s, v);
 }
 
-static __always_inline void sock_key(struct cw_sock_key *k, __u64 cookie,
-				     const struct conn_info *ci)
+static __always_inline bool sock_val_is(const struct cw_sock_val *v, const struct conn_info *ci)
 {
-	__builtin_memset(k, 0, sizeof(*k));
-	k->cookie = cookie;
-	k->daddr[0] = ci->daddr[0];
-	k->daddr[1] = ci->daddr[1];
-	k->daddr[2] = ci->daddr[2];
-	k->daddr[3] = ci->daddr[3];
-	k->dport = ci->dport;
-	k->family = ci->family;
+	return v->family == ci->family && v->dport == ci->dport && v->daddr[0] == ci->daddr[0] &&
+	       v->daddr[1] == ci->daddr[1] && v->daddr[2] == ci->daddr[2] &&
+	       v->daddr[3] == ci->daddr[3];
 }
 
-/* Remember an allowed socket and destination. True when it was not known yet. */
-static __always_inline bool socks_remember(__u64 cookie, const struct conn_info *ci, __u32 rule_id)
+/* Remember that the socket may reach this destination. True when it was not known yet (also
+ * when no storage could be had: then the caller reports, and TC judges by address). */
+static __always_inline bool socks_remember(struct bpf_sock *sk, const struct conn_info *ci,
+					   __u32 rule_id)
 {
-	struct cw_sock_val val = { .rule_id = rule_id };
-	struct cw_sock_key k;
+	struct cw_sock_val *v = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 
-	sock_key(&k, cookie, ci);
-	if (bpf_map_lookup_elem(&socks, &k))
+	if (!v)
+		return true;
+	if (sock_val_is(v, ci))
 		return false;
-	bpf_map_update_elem(&socks, &k, &val, BPF_ANY);
+	v->daddr[0] = ci->daddr[0];
+	v->daddr[1] = ci->daddr[1];
+	v->daddr[2] = ci->daddr[2];
+	v->daddr[3] = ci->daddr[3];
+	v->dport = ci->dport;
+	v->family = ci->family;
+	v->rule_id = rule_id;
 	return true;
 }
 
-static __always_inline bool socks_known(__u64 cookie, const struct conn_info *ci)
+static __always_inline bool socks_known(struct bpf_sock *sk, const struct conn_info *ci)
 {
-	struct cw_sock_key k;
+	struct cw_sock_val *v = bpf_sk_storage_get(&socks, sk, 0, 0);
 
-	if (!cookie)
-		return false;
-	sock_key(&k, cookie, ci);
-	return bpf_map_lookup_elem(&socks, &k) != NULL;
+	return v && sock_val_is(v, ci);
 }
 
 /* A reserved record, zeroed and stamped, or NULL (counted as lost: never silent). */

@@ -46,6 +46,7 @@ const struct enf_map_pin enf_map_pins[ENF_MAP_PINS] = {
 	{ "settings", CW_PIN_SETTINGS }, { "counters", CW_PIN_COUNTERS },
 	{ "events", CW_PIN_EVENTS },	 { "socks", CW_PIN_SOCKS },
 	{ "dns_orig", CW_PIN_DNS_ORIG }, { "rule_ports", CW_PIN_RULE_PORTS },
+	{ "dedupe", CW_PIN_DEDUPE },
 };
 
 int enf_pin_path(char *buf, size_t len, const char *dir, const char *name)

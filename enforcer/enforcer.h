@@ -38,7 +38,7 @@ struct enf_map_pin {
 	const char *map;
 	const char *pin;
 };
-#define ENF_MAP_PINS 8
+#define ENF_MAP_PINS 9
 extern const struct enf_map_pin enf_map_pins[ENF_MAP_PINS];
 
 struct enf_iface {

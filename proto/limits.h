@@ -18,9 +18,6 @@
 #define CW_LEARNED_MAX 131072
 /* Entries in each LPM trie: static + learned. */
 #define CW_LPM_MAX_ENTRIES (CW_STATIC_PREFIXES_MAX + CW_LEARNED_MAX)
-/* Sockets remembered as allowed (TC lets their packets through after a learned address
- * expired): more than the open connections of a busy CI job; LRU drops the oldest. */
-#define CW_SOCKS_MAX 65536
 /* Redirected DNS sockets whose original destination is remembered for recvmsg/getpeername. */
 #define CW_DNS_ORIG_MAX 16384
 /* Learned-address lifetime clamp, seconds. The floor covers clients that keep a resolved
@@ -34,6 +31,11 @@
  * reads the ring at least every CW_AUDIT_TICK_MS anyway. */
 #define CW_EVENTS_WAKE_BYTES (CW_EVENTS_RING_BYTES / 8)
 #define CW_AUDIT_TICK_MS 100
+/* Burst dedupe of denials (bpf/dedupe.bpf.h): identical denials within the window after a
+ * reported one are counted into one record; kinds of denial tracked at once (past that,
+ * each is reported on its own). */
+#define CW_DEDUPE_WINDOW_NS 1000000000ULL
+#define CW_DEDUPE_MAX 8192
 /* How long dnsd waits for the enforcer to apply an answer's addresses before SERVFAIL. */
 #define CW_ACK_TIMEOUT_MS 100
 /* Addresses taken from one DNS answer. */

@@ -15,6 +15,7 @@
 #define CW_PIN_SETTINGS "settings"
 #define CW_PIN_COUNTERS "counters"
 #define CW_PIN_EVENTS "events"
+#define CW_PIN_DEDUPE "dedupe" /* pinned so that its timers live on (bpf/dedupe.bpf.h) */
 #define CW_PIN_LINK_CONNECT4 "link_connect4"
 #define CW_PIN_LINK_CONNECT6 "link_connect6"
 #define CW_PIN_LINK_SENDMSG4 "link_sendmsg4"
@@ -116,24 +117,21 @@ _Static_assert(sizeof(struct cw_settings) == 24, "cw_settings layout");
 
 #define CW_SETF_ALLOW_RAW 0x1 /* raw IPv4/IPv6 sockets may be created in the hooked cgroup */
 
-/* A socket the sock_addr hooks allowed to reach one destination (connect, or sendmsg of
- * unconnected UDP). Written by BPF at the hook, read by TC egress: packets of that socket to that
- * destination pass even after a learned address expired, so connections opened before expiry
- * keep working while new ones fail. LRU: a closed socket's entry ages out. */
-struct cw_sock_key {
-	__u64 cookie;	 /* bpf_get_socket_cookie */
+/* What a socket was allowed to reach, in socket-local storage (map "socks",
+ * BPF_MAP_TYPE_SK_STORAGE): written at connect/sendmsg by the sock_addr hooks, and by TC egress
+ * after it allowed a full socket's packet by address. TC passes later packets of that socket to
+ * that destination with one pointer lookup instead of the LPM walk, and keeps passing them after a
+ * learned address expired: connections opened before expiry keep working while new ones fail.
+ * The storage dies with the socket. One destination per socket (unconnected UDP to several
+ * destinations is judged again when it changes). */
+struct cw_sock_val {
 	__be32 daddr[4]; /* IPv4 in daddr[0], the rest zero */
 	__be16 dport;
-	__u8 family; /* 4 or 6 */
-	__u8 pad[5];
-};
-_Static_assert(sizeof(struct cw_sock_key) == 32, "cw_sock_key layout");
-
-struct cw_sock_val {
+	__u8 family; /* 4 or 6; 0: nothing allowed yet */
+	__u8 pad;
 	__u32 rule_id;
-	__u32 pad;
 };
-_Static_assert(sizeof(struct cw_sock_val) == 8, "cw_sock_val layout");
+_Static_assert(sizeof(struct cw_sock_val) == 24, "cw_sock_val layout");
 
 /* Where a redirected DNS query was going (key: socket cookie). Written by connect/sendmsg when
  * they rewrite a port-53 destination to dnsd; read by recvmsg/getpeername, which give the
