@@ -13,6 +13,7 @@
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 #include "verdict.bpf.h"
 
@@ -355,6 +356,62 @@ int cw_skb_egress(struct __sk_buff *skb)
 	if (skb->protocol == bpf_htons(ETH_P_IPV6))
 		return pkt_ipv6(skb, s, 0, CW_HOOK_CGROUP_SKB) ? 1 : 0;
 	return 1;
+}
+
+/* ---- step attribution (bpf/steps.bpf.h) ---------------------------------------------------- */
+
+/* Runs in the parent's context. Threads share their process's tgid, hence its tag already. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(cw_fork, struct task_struct *parent, struct task_struct *child)
+{
+	const struct cw_settings *s = settings_get();
+	__u32 ptgid, ctgid, step;
+	struct cw_conn_event *e;
+
+	if (!s || !s->step_parent)
+		return 0;
+	ptgid = BPF_CORE_READ(parent, tgid);
+	ctgid = BPF_CORE_READ(child, tgid);
+	if (ctgid == ptgid)
+		return 0;
+	if (ptgid != s->step_parent) {
+		step = step_of(ptgid);
+		if (step)
+			bpf_map_update_elem(&steps, &ctgid, &step, BPF_ANY);
+		return 0;
+	}
+	step = step_next();
+	if (!step || bpf_map_update_elem(&steps, &ctgid, &step, BPF_ANY))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(CW_CNT_EVENTS_LOST);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->count = 1;
+	e->type = CW_EV_STEP_BOUNDARY;
+	e->step = step;
+	e->pid = ctgid;
+	e->tid = BPF_CORE_READ(child, pid);
+	e->ppid = ptgid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	BPF_CORE_READ_STR_INTO(&e->comm, parent, comm);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* A process's last thread is gone: free its slot. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(cw_exit, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+
+	if (BPF_CORE_READ(task, pid) == (__s32)tgid && tgid)
+		bpf_map_delete_elem(&steps, &tgid);
+	return 0;
 }
 
 /* The kernel admits the helpers that read the current task (bpf_get_current_task,

@@ -13,6 +13,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "proto/events.h"
+#include "steps.bpf.h"
 
 /* Enough steps for CW_EXE_PARTS components plus the mount crossings between them (/usr on its
  * own mount, a container's overlay root, a bind mount). */
@@ -70,7 +71,9 @@ struct css_set {
 } __attribute__((preserve_access_index));
 
 struct task_struct {
+	__s32 pid;
 	__s32 tgid;
+	char comm[16];
 	struct task_struct *real_parent;
 	struct task_struct *group_leader;
 	__u64 start_boottime;
@@ -138,6 +141,7 @@ static __always_inline void task_identity(struct cw_conn_event *e)
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	e->step = step_of(e->pid);
 	e->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
 	cgname = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, name);
 	if (cgname)

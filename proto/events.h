@@ -11,6 +11,7 @@ enum cw_event_type {
 	CW_EV_CONN_ALLOWED = 1,
 	CW_EV_CONN_BLOCKED = 2,
 	CW_EV_PROTOCOL_BLOCKED = 3, /* a raw socket, or a socket option that skips TC */
+	CW_EV_STEP_BOUNDARY = 4,    /* a child of the step parent (Runner.Worker) started a step */
 };
 
 /* Where the verdict was taken. */
@@ -60,6 +61,8 @@ struct cw_conn_event {
 	__u32 uid;
 	__u32 rule_id; /* matched rule, 1-based; 0 = default action */
 	__u32 count;   /* identical events this record stands for */
+	__u32 step;    /* workflow step ordinal of the process (bpf/steps.bpf.h); 0 = untagged */
+	__u32 pad;
 	__u8 saddr[16];
 	__u8 daddr[16];
 	__be16 dport;
@@ -73,6 +76,6 @@ struct cw_conn_event {
 	char cgname[CW_CGNAME_LEN];
 	char exe[CW_EXE_PARTS][CW_EXE_PART_LEN]; /* leaf first: "curl", "bin", "usr" */
 };
-_Static_assert(sizeof(struct cw_conn_event) == 448, "cw_conn_event layout");
+_Static_assert(sizeof(struct cw_conn_event) == 456, "cw_conn_event layout");
 
 #endif

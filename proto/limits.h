@@ -36,6 +36,9 @@
  * each is reported on its own). */
 #define CW_DEDUPE_WINDOW_NS 1000000000ULL
 #define CW_DEDUPE_MAX 8192
+/* Processes with a step ordinal alive at once (the steps map; an exiting process frees its slot).
+ * A fork past it leaves the new process untagged (step 0), never unfiltered. */
+#define CW_STEPS_MAX 65536
 /* How long dnsd waits for the enforcer to apply an answer's addresses before SERVFAIL. */
 #define CW_ACK_TIMEOUT_MS 100
 /* Addresses taken from one DNS answer. */

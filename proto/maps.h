@@ -15,6 +15,9 @@
 #define CW_PIN_SETTINGS "settings"
 #define CW_PIN_COUNTERS "counters"
 #define CW_PIN_EVENTS "events"
+#define CW_PIN_STEPS "steps"	/* tgid -> step ordinal; key 0 holds the last ordinal */
+#define CW_PIN_LINK_FORK "link_fork"
+#define CW_PIN_LINK_EXIT "link_exit"
 #define CW_PIN_DEDUPE "dedupe" /* pinned so that its timers live on (bpf/dedupe.bpf.h) */
 #define CW_PIN_LINK_CONNECT4 "link_connect4"
 #define CW_PIN_LINK_CONNECT6 "link_connect6"
@@ -112,8 +115,12 @@ struct cw_settings {
 	__be16 dns_upstream_port;
 	__u8 flags; /* CW_SETF_* */
 	__u8 pad;
+	/* Step attribution: the tgid whose children each start a workflow step (the runner's
+	 * Runner.Worker); 0 = off. */
+	__u32 step_parent;
+	__u32 pad2;
 };
-_Static_assert(sizeof(struct cw_settings) == 24, "cw_settings layout");
+_Static_assert(sizeof(struct cw_settings) == 32, "cw_settings layout");
 
 #define CW_SETF_ALLOW_RAW 0x1 /* raw IPv4/IPv6 sockets may be created in the hooked cgroup */
 
