@@ -324,7 +324,11 @@ static __always_inline bool pkt_ipv6(struct __sk_buff *skb, const struct cw_sett
 }
 
 /* Attached only to Ethernet uplinks (the enforcer checks the device type), so the frame starts
- * with an Ethernet header. ARP and other non-IP frames pass. */
+ * with an Ethernet header. ARP and other non-IP frames pass. A packet that passes goes on to
+ * the programs after ours (TC_ACT_UNSPEC: TCX_NEXT under TCX, the next filter under clsact), so
+ * that being first on the device never switches off another tool's egress programs; only a
+ * drop ends the chain. */
+#define CW_TC_PASS TC_ACT_UNSPEC
 SEC("tc")
 int cw_tc_egress(struct __sk_buff *skb)
 {
@@ -334,12 +338,12 @@ int cw_tc_egress(struct __sk_buff *skb)
 	if (!s)
 		return TC_ACT_SHOT;
 	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0)
-		return TC_ACT_OK; /* shorter than an Ethernet header: carries no IP */
+		return CW_TC_PASS; /* shorter than an Ethernet header: carries no IP */
 	if (eth.h_proto == bpf_htons(ETH_P_IP))
-		return pkt_ipv4(skb, s, ETH_HLEN, CW_HOOK_TC_EGRESS) ? TC_ACT_OK : TC_ACT_SHOT;
+		return pkt_ipv4(skb, s, ETH_HLEN, CW_HOOK_TC_EGRESS) ? CW_TC_PASS : TC_ACT_SHOT;
 	if (eth.h_proto == bpf_htons(ETH_P_IPV6))
-		return pkt_ipv6(skb, s, ETH_HLEN, CW_HOOK_TC_EGRESS) ? TC_ACT_OK : TC_ACT_SHOT;
-	return TC_ACT_OK;
+		return pkt_ipv6(skb, s, ETH_HLEN, CW_HOOK_TC_EGRESS) ? CW_TC_PASS : TC_ACT_SHOT;
+	return CW_TC_PASS;
 }
 
 /* Scoped mode (cargowall run): the packets of the hooked cgroup only, starting at the IP

@@ -46,7 +46,7 @@ const struct enf_map_pin enf_map_pins[ENF_MAP_PINS] = {
 	{ "settings", CW_PIN_SETTINGS }, { "counters", CW_PIN_COUNTERS },
 	{ "events", CW_PIN_EVENTS },	 { "socks", CW_PIN_SOCKS },
 	{ "dns_orig", CW_PIN_DNS_ORIG }, { "rule_ports", CW_PIN_RULE_PORTS },
-	{ "dedupe", CW_PIN_DEDUPE },
+	{ "dedupe", CW_PIN_DEDUPE },	 { "steps", CW_PIN_STEPS },
 };
 
 int enf_pin_path(char *buf, size_t len, const char *dir, const char *name)
@@ -75,8 +75,25 @@ libbpf_print_fn_t enf_libbpf_quiet(void)
 	return libbpf_set_print(quiet_print);
 }
 
-/* The pin directory: created 0700 by us, or an existing empty directory that only we can
- * write to (pins from a previous run mean a previous enforcer: --cleanup first). */
+/* One of the names we pin (a previous enforcer's, to adopt), or something else. */
+static bool pin_name_ours(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ENF_MAP_PINS; i++)
+		if (!strcmp(name, enf_map_pins[i].pin))
+			return true;
+	for (i = 0; i < ENF_CG_PROGS; i++)
+		if (!strcmp(name, enf_cg_progs[i].pin))
+			return true;
+	return !strcmp(name, CW_PIN_PROG_TC) || !strcmp(name, ENF_PIN_TC_OWNED) ||
+	       !strcmp(name, CW_PIN_LINK_FORK) || !strcmp(name, CW_PIN_LINK_EXIT) ||
+	       !strncmp(name, ENF_PIN_TCX_PREFIX, strlen(ENF_PIN_TCX_PREFIX));
+}
+
+/* The pin directory: created 0700 by us, or an existing directory that only we can write to.
+ * Pins there are a previous enforcer's (killed: its programs still enforce): we adopt them
+ * (adopt.c) rather than start empty. A name we never pin means someone else's: refused. */
 static int pin_dir_prepare(struct enf *e)
 {
 	const char *dir = e->o->bpffs;
@@ -128,13 +145,21 @@ static int pin_dir_prepare(struct enf *e)
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		log_warnx("--bpffs %s: holds '%s' from a previous run; run cargowall-enforcer "
-			  "--cleanup first",
-			  dir, de->d_name);
-		err = -EEXIST;
-		break;
+		if (!pin_name_ours(de->d_name)) {
+			log_warnx("--bpffs %s: holds '%s', which is not one of our pins; refusing "
+				  "to adopt (remove it, or run cargowall-enforcer --cleanup)",
+				  dir, de->d_name);
+			err = -EEXIST;
+			break;
+		}
+		e->adopting = true;
 	}
 	closedir(d);
+	if (!err && e->adopting) {
+		/* Ours now: a normal teardown removes it like one we created. */
+		e->dir_created = true;
+		log_info("--bpffs %s: a previous enforcer's pins: adopting them", dir);
+	}
 	return err;
 }
 
@@ -206,20 +231,28 @@ static int iface_resolve(struct enf_iface *ifc)
 	return err;
 }
 
-static int settings_write(struct enf *e, uint64_t dnsd_cgroup_id)
+static void settings_make(struct enf *e, uint64_t dnsd_cgroup_id)
 {
-	struct cw_settings s;
+	struct cw_settings *s = &e->settings;
+
+	memset(s, 0, sizeof(*s));
+	s->dnsd_cgroup_id = dnsd_cgroup_id;
+	s->mode = e->o->mode;
+	s->default_action = e->pol.default_action;
+	s->dns_upstream = e->o->upstream;
+	s->dns_upstream_port = e->o->upstream_port;
+	s->flags = e->o->allow_raw ? CW_SETF_ALLOW_RAW : 0;
+	s->step_parent = e->o->step_parent;
+}
+
+int enf_settings_write(struct enf *e)
+{
 	__u32 key = 0;
 	int err;
 
-	memset(&s, 0, sizeof(s));
-	s.dnsd_cgroup_id = dnsd_cgroup_id;
-	s.mode = e->o->mode;
-	s.default_action = e->pol.default_action;
-	s.dns_upstream = e->o->upstream;
-	s.dns_upstream_port = e->o->upstream_port;
-	s.flags = e->o->allow_raw ? CW_SETF_ALLOW_RAW : 0;
-	err = bpf_map__update_elem(e->skel->maps.settings, &key, sizeof(key), &s, sizeof(s), 0);
+	/* One array element: the programs see the old settings or the new, never a mix. */
+	err = bpf_map__update_elem(e->skel->maps.settings, &key, sizeof(key), &e->settings,
+				   sizeof(e->settings), 0);
 	if (err)
 		log_warnx("settings map: %s", strerror(-err));
 	return err;
@@ -239,22 +272,36 @@ static int pin_maps(struct enf *e)
 
 		err = map ? enf_pin_path(path, sizeof(path), e->o->bpffs, enf_map_pins[i].pin) :
 			    -ENOENT;
-		if (!err)
+		/* Adopted maps are the pinned ones already (adopt_maps). */
+		if (!err && !e->map_reused[i])
 			err = bpf_map__pin(map, path);
 		if (err) {
 			log_warnx("pin %s: %s", enf_map_pins[i].pin, strerror(-err));
 			return err;
 		}
+		e->map_ids[i] = enf_obj_id(bpf_map__fd(map));
 	}
 	e->prog_pinned = true;
 	err = enf_pin_path(path, sizeof(path), e->o->bpffs, CW_PIN_PROG_TC);
+	/* A previous enforcer's program: ours replaces it on every link below. */
+	if (!err && e->adopting && unlink(path) < 0 && errno != ENOENT)
+		err = -errno;
 	if (!err)
 		err = bpf_program__pin(e->skel->progs.cw_tc_egress, path);
 	if (err) {
 		log_warnx("pin %s: %s", path, strerror(-err));
 		return err;
 	}
-	/* The record of qdiscs we create, for --cleanup after a crash. */
+	/* The record of qdiscs we create, for --cleanup after a crash; an adopted one keeps
+	 * what the previous enforcer created. */
+	err = enf_pin_path(path, sizeof(path), e->o->bpffs, ENF_PIN_TC_OWNED);
+	if (err)
+		return err;
+	if (e->adopting) {
+		e->tc_owned_fd = bpf_obj_get(path);
+		if (e->tc_owned_fd >= 0)
+			return 0;
+	}
 	e->tc_owned_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "cw_tc_owned", sizeof(int), sizeof(__u8),
 					ENF_IFACES_MAX, NULL);
 	if (e->tc_owned_fd < 0) {
@@ -262,11 +309,10 @@ static int pin_maps(struct enf *e)
 		log_warnx("tc_owned map: %s", strerror(-err));
 		return err;
 	}
-	err = enf_pin_path(path, sizeof(path), e->o->bpffs, ENF_PIN_TC_OWNED);
-	if (!err)
-		err = bpf_obj_pin(e->tc_owned_fd, path);
-	if (err)
+	if (bpf_obj_pin(e->tc_owned_fd, path) < 0) {
+		err = -errno;
 		log_warnx("pin %s: %s", path, strerror(-err));
+	}
 	return err;
 }
 
@@ -309,7 +355,20 @@ static int tc_attach_one(struct enf *e, struct enf_iface *ifc)
 	return 0;
 }
 
-static int cgroup_attach(struct enf *e, const struct enf_cg_prog *cp, struct bpf_link **linkp)
+/* TCX where the kernel has it, a clsact filter otherwise (or when TCX is refused). */
+int enf_tc_attach(struct enf *e, struct enf_iface *ifc)
+{
+	int err = enf_tcx_attach(e, ifc);
+
+	if (err != -EOPNOTSUPP)
+		return err;
+	err = tc_attach_one(e, ifc);
+	if (!err)
+		log_info("%s: TC egress program attached as a clsact filter", ifc->name);
+	return err;
+}
+
+int enf_cgroup_attach(struct enf *e, const struct enf_cg_prog *cp, struct bpf_link **linkp)
 {
 	struct bpf_program *prog = bpf_object__find_program_by_name(e->skel->obj, cp->prog);
 	char path[PATH_MAX];
@@ -364,34 +423,55 @@ int enf_start(struct enf *e)
 		return err;
 	}
 	err = trie_size_maps(e);
+	if (!err)
+		err = steps_prepare(e);
 	if (err)
 		return err;
+	if (e->adopting) {
+		err = adopt_maps(e);
+		if (err)
+			return err;
+	}
 	err = cargowall__load(e->skel);
 	if (err) {
 		log_warnx("loading the BPF programs: %s", strerror(-err));
 		return err;
 	}
-	err = settings_write(e, dnsd_id);
+	e->cgroup_id = cgroup_id;
+	settings_make(e, dnsd_id);
+	err = enf_settings_write(e);
+	if (!err && e->adopting)
+		err = adopt_ports_prune(e);
+	if (!err)
+		err = trie_load_static(e);
+	if (!err && e->adopting)
+		err = adopt_tries(e);
+	if (!err)
+		err = pin_maps(e);
 	if (err)
 		return err;
-	err = trie_load_static(e);
-	if (err)
-		return err;
-	err = pin_maps(e);
-	if (err)
-		return err;
+	/* Adopting, each attachment point keeps a program at every moment: the pinned links
+	 * (and our clsact filter) get the new program in one step; only what is missing is
+	 * attached afresh. */
 	for (i = 0; i < e->o->n_ifaces; i++) {
-		err = tc_attach_one(e, &e->o->ifaces[i]);
+		err = e->adopting ? adopt_tc(e, &e->o->ifaces[i]) : 1;
+		if (err == 1)
+			err = enf_tc_attach(e, &e->o->ifaces[i]);
 		if (err)
 			return err;
 	}
 	for (i = 0; i < ENF_CG_PROGS; i++) {
 		if (enf_cg_progs[i].scoped_only && !e->o->scoped)
 			continue;
-		err = cgroup_attach(e, &enf_cg_progs[i], &e->links[i]);
+		err = e->adopting ? adopt_cgroup_link(e, &enf_cg_progs[i], &e->links[i]) : 1;
+		if (err == 1)
+			err = enf_cgroup_attach(e, &enf_cg_progs[i], &e->links[i]);
 		if (err)
 			return err;
 	}
+	err = steps_attach(e);
+	if (err)
+		return err;
 	log_debug("cgroup %s (id %llu), dnsd cgroup id %llu", e->o->cgroup,
 		  (unsigned long long)cgroup_id, (unsigned long long)dnsd_id);
 	return 0;
@@ -479,6 +559,8 @@ int enf_teardown(struct enf *e)
 	int err = 0, e2;
 	size_t i;
 
+	e2 = steps_teardown(e);
+	err = err ?: e2;
 	for (i = 0; i < ENF_CG_PROGS; i++) {
 		e2 = link_teardown(&e->links[i], enf_cg_progs[i].prog);
 		err = err ?: e2;
@@ -486,6 +568,8 @@ int enf_teardown(struct enf *e)
 	for (i = 0; i < e->o->n_ifaces; i++) {
 		struct enf_iface *ifc = &e->o->ifaces[i];
 
+		e2 = enf_tcx_detach(e, ifc);
+		err = err ?: e2;
 		if (ifc->attached) {
 			e2 = enf_tc_detach(ifc->ifindex, ifc->name);
 			err = err ?: e2;

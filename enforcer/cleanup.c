@@ -43,6 +43,68 @@ static int cleanup_link_pin(const char *dir, const char *name)
 	return err;
 }
 
+/* The TCX links, from their pins alone (whatever the interfaces are called now). */
+static int cleanup_tcx_pins(const char *dir)
+{
+	struct dirent *de;
+	int err = 0, e2;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, ENF_PIN_TCX_PREFIX, strlen(ENF_PIN_TCX_PREFIX))) {
+			e2 = cleanup_link_pin(dir, de->d_name);
+			err = err ?: e2;
+		}
+	closedir(d);
+	return err;
+}
+
+/* TCX links running our TC program on an uplink that no pin leads to any more. The query is
+ * made in our network namespace, so an ifindex never names another namespace's device. */
+static int cleanup_stray_tcx(const char *name, int ifindex)
+{
+	__u32 progs[64], links[64], cnt = 64, i;
+	int err = 0, e2;
+
+	e2 = enf_tcx_query(ifindex, progs, links, &cnt);
+	if (e2) {
+		/* EINVAL: a kernel without TCX; nothing can be attached that way. */
+		if (e2 != -EINVAL && e2 != -ENODEV)
+			log_warnx("%s: listing TCX programs: %s", name, strerror(-e2));
+		return e2 == -EINVAL || e2 == -ENODEV ? 0 : e2;
+	}
+	for (i = 0; i < cnt && i < 64; i++) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int pfd = bpf_prog_get_fd_by_id(progs[i]), lfd;
+		bool ours = false;
+
+		memset(&info, 0, sizeof(info));
+		if (pfd >= 0 && bpf_obj_get_info_by_fd(pfd, &info, &len) == 0)
+			ours = !strncmp(info.name, "cw_tc_egress", sizeof(info.name) - 1);
+		if (pfd >= 0)
+			close(pfd);
+		if (!ours || !links[i])
+			continue;
+		lfd = bpf_link_get_fd_by_id(links[i]);
+		if (lfd < 0 || bpf_link_detach(lfd) < 0) {
+			e2 = -errno;
+			log_warnx("%s: detaching stray TCX link %u: %s", name, links[i],
+				  strerror(-e2));
+			err = err ?: e2;
+		} else {
+			log_info("%s: detached stray TCX link %u (prog id %u)", name, links[i],
+				 progs[i]);
+		}
+		if (lfd >= 0)
+			close(lfd);
+	}
+	return err;
+}
+
 /* Our qdisc record: was this ifindex's clsact created by the dead enforcer? */
 static bool qdisc_was_ours(int owned_fd, int ifindex)
 {
@@ -71,6 +133,8 @@ static int cleanup_tc(const struct enf_opts *o)
 			log_debug("%s: no such interface, nothing to remove", name);
 			continue;
 		}
+		e2 = cleanup_stray_tcx(name, ifindex);
+		err = err ?: e2;
 		e2 = enf_tc_detach(ifindex, name);
 		err = err ?: e2;
 		if (!e2 && qdisc_was_ours(owned_fd, ifindex)) {
@@ -193,10 +257,14 @@ int enf_cleanup(const struct enf_opts *o)
 	}
 	e2 = cleanup_stray_links(o);
 	err = err ?: e2;
+	e2 = cleanup_tcx_pins(o->bpffs);
+	err = err ?: e2;
 	/* Before its pin goes: the qdisc record lives there. */
 	e2 = cleanup_tc(o);
 	err = err ?: e2;
 	e2 = enf_unpin(o->bpffs, CW_PIN_PROG_TC);
+	err = err ?: e2;
+	e2 = steps_cleanup(o->bpffs);
 	err = err ?: e2;
 	for (i = 0; i < ENF_MAP_PINS; i++) {
 		e2 = enf_unpin(o->bpffs, enf_map_pins[i].pin);

@@ -38,14 +38,27 @@ struct enf_map_pin {
 	const char *map;
 	const char *pin;
 };
-#define ENF_MAP_PINS 9
+#define ENF_MAP_PINS 10
 extern const struct enf_map_pin enf_map_pins[ENF_MAP_PINS];
+
+/* TCX (kernel 6.6+) is newer than the installed UAPI headers (linux-libc-dev 6.1) and libbpf
+ * 1.1: the values of include/uapi/linux/bpf.h, under our own names. */
+#define ENF_TCX_EGRESS ((enum bpf_attach_type)47) /* BPF_TCX_EGRESS */
+#define ENF_LINK_TYPE_TCX 11			  /* BPF_LINK_TYPE_TCX */
+#define ENF_F_BEFORE (1U << 3)			  /* BPF_F_BEFORE */
+/* Pin of the TCX link of one uplink: this prefix + the interface name. */
+#define ENF_PIN_TCX_PREFIX "link_tcx_egress_"
+
+/* steps.c: the tp_btf fork and exit programs of step attribution. */
+#define ENF_STEP_LINKS 2
 
 struct enf_iface {
 	char name[IFNAMSIZ];
 	int ifindex;
 	bool qdisc_created; /* clsact was not there before us */
 	bool attached;	    /* our filter (CW_TC_HANDLE/CW_TC_PRIORITY) is in place */
+	bool tcx;	    /* attached through a TCX link instead (tcx_fd, pinned) */
+	int tcx_fd;
 };
 
 struct enf_opts {
@@ -54,6 +67,7 @@ struct enf_opts {
 	unsigned int learn_flags; /* LEARN_ALLOW_PRIVATE (common/learn.h) */
 	bool allow_raw;		  /* --allow-raw-sockets */
 	bool scoped;		  /* --scoped: cgroup_skb egress, no TC on any interface */
+	uint32_t step_parent;	  /* --step-parent: its children start workflow steps; 0 = off */
 	uint32_t mode;		  /* enum cw_mode */
 	const char *bpffs;
 	const char *cgroup;
@@ -72,6 +86,7 @@ struct enf {
 	struct policy pol;
 	struct cargowall *skel;
 	struct bpf_link *links[ENF_CG_PROGS];
+	struct bpf_link *step_links[ENF_STEP_LINKS];
 	int cgroup_fd;
 	int tc_owned_fd;
 	bool dir_created;
@@ -83,6 +98,14 @@ struct enf {
 	struct expiry *expiries;
 	size_t n_expiries, cap_expiries;
 	struct shmq q;
+	/* adoption (adopt.c): the pin directory held a previous enforcer's pins, taken over */
+	bool adopting;
+	bool map_reused[ENF_MAP_PINS]; /* the pinned map itself, not a new one */
+	/* what tamper.c compares against: our cgroup, our settings, our maps' ids */
+	uint64_t cgroup_id;
+	struct cw_settings settings;
+	__u32 map_ids[ENF_MAP_PINS];
+	uint64_t n_tamper; /* tamper events noticed and undone */
 };
 
 /* attach.c: everything that touches the kernel's attachment points and the pin directory. */
@@ -102,6 +125,61 @@ libbpf_print_fn_t enf_libbpf_quiet(void);
 /* Join DIR and NAME into buf. 0 or -ENAMETOOLONG. */
 int enf_pin_path(char *buf, size_t len, const char *dir, const char *name);
 
+/* tcx.c: the TC egress program as a TCX link (kernel 6.6+), pinned. */
+/* 0, -EOPNOTSUPP when the kernel has no TCX (the caller falls back to clsact), or -errno. */
+int enf_tcx_attach(struct enf *e, struct enf_iface *ifc);
+/* Detach, unpin and close; tolerates "already gone". */
+int enf_tcx_detach(struct enf *e, struct enf_iface *ifc);
+int enf_tcx_pin_path(char *buf, size_t len, const char *dir, const char *ifname);
+/* The programs and links on ifindex's TCX egress (in this network namespace), first to run
+ * first. *cnt: in, the room in the arrays; out, how many there are. link_ids may be NULL. */
+int enf_tcx_query(int ifindex, __u32 *prog_ids, __u32 *link_ids, __u32 *cnt);
+/* Info of a link fd: 0 or -errno. */
+int enf_link_info(int fd, struct bpf_link_info *info);
+/* A TCX link's ifindex: bpf_link_info.tcx is missing from the 6.1 headers; it has the layout
+ * of their netns member ({__u32 ifindex; __u32 attach_type}), in the same union. */
+static inline __u32 enf_tcx_link_ifindex(const struct bpf_link_info *i)
+{
+	return i->netns.netns_ino;
+}
+static inline __u32 enf_tcx_link_attach_type(const struct bpf_link_info *i)
+{
+	return i->netns.attach_type;
+}
+/* An object id from an fd (map, program or link): 0 when unknown. */
+__u32 enf_obj_id(int fd);
+
+/* adopt.c: take over a previous (dead) enforcer's pins. */
+/* Between open and load: every pinned map is reused (refused when it is not ours). */
+int adopt_maps(struct enf *e);
+/* After load, before the static entries: stale port keys of another policy removed. */
+int adopt_ports_prune(struct enf *e);
+/* After the static entries: stale static prefixes removed, learned entries re-chained against
+ * the policy and pushed on the expiry heap. */
+int adopt_tries(struct enf *e);
+/* The TC attachment of one uplink: the pinned TCX link or our clsact filter gets the new
+ * program atomically. 1 when there was none to take over (attach afresh), 0, or -errno. */
+int adopt_tc(struct enf *e, struct enf_iface *ifc);
+/* A pinned cgroup link of cp gets the new program. 1 when none to take over, 0, or -errno. */
+int adopt_cgroup_link(struct enf *e, const struct enf_cg_prog *cp, struct bpf_link **linkp);
+/* In place of enf_teardown when an adopting start fails: fds closed, nothing detached. */
+void adopt_release(struct enf *e);
+
+/* tamper.c: once a second, our attachments and pins checked and restored. */
+void tamper_check(struct enf *e);
+/* attach.c helpers tamper.c re-uses. */
+int enf_tc_attach(struct enf *e, struct enf_iface *ifc);
+int enf_cgroup_attach(struct enf *e, const struct enf_cg_prog *cp, struct bpf_link **linkp);
+int enf_settings_write(struct enf *e);
+
+/* steps.c. Between open and load: load the programs only with a step parent. */
+int steps_prepare(struct enf *e);
+/* After the settings: attach and pin (an adopting start keeps pinned links). */
+int steps_attach(struct enf *e);
+int steps_teardown(struct enf *e);
+/* --cleanup: the link pins. */
+int steps_cleanup(const char *bpffs);
+
 /* trie.c: the LPM trie contents. */
 /* Size the maps that depend on the policy: between open and load. */
 int trie_size_maps(struct enf *e);
@@ -114,5 +192,10 @@ void trie_sweep(struct enf *e);
 void trie_sweep_at(struct enf *e, uint64_t now);
 void trie_free(struct enf *e);
 uint64_t enf_now_ns(void);
+/* For adopt.c: the pieces the learning path is made of. */
+struct cw_rule_ref trie_rule_ref(const struct enf *e, uint32_t rule_id, uint8_t flags);
+int trie_learned_chain(const struct cw_lpm_val *base, bool have_base, struct cw_rule_ref ref,
+		       struct cw_lpm_val *out);
+void trie_expiry_push(struct enf *e, uint8_t family, const uint8_t *addr, uint64_t deadline);
 
 #endif

@@ -25,7 +25,8 @@
 #include "enforcer.h"
 
 /* Expired learned entries stop admitting traffic in the kernel at their deadline; the sweep only
- * frees their slots, so once a second is plenty. */
+ * frees their slots, so once a second is plenty. The tamper checks share the tick: issue 6 asks
+ * that a detached program be noticed within a second. */
 #define ENF_SWEEP_INTERVAL_MS 1000
 
 static void __attribute__((noreturn)) usage(const char *fmt, ...)
@@ -46,7 +47,7 @@ static void usage(const char *fmt, ...)
 		"usage: cargowall-enforcer --mode enforce|audit --bpffs DIR --cgroup DIR\n"
 		"                          --interface IF [--interface IF]... --dnsd-cgroup DIR\n"
 		"                          --dns-upstream IPV4[:PORT] [--allow-private-answers]\n"
-		"                          [--allow-raw-sockets] [--scoped]\n"
+		"                          [--allow-raw-sockets] [--scoped] [--step-parent PID]\n"
 		"                          [--verbose]\n"
 		"       cargowall-enforcer --cleanup --bpffs DIR --cgroup DIR\n"
 		"                          (--interface IF... | --scoped)\n"
@@ -93,6 +94,22 @@ static void opt_upstream(struct enf_opts *o, const char *arg)
 	o->upstream_port = htons(port);
 }
 
+/* A process id: decimal, 2 .. 2^22 (PID_MAX_LIMIT); pid 1 has no runner steps. */
+static void opt_step_parent(struct enf_opts *o, const char *arg)
+{
+	unsigned long v;
+	char *end;
+
+	if (o->step_parent)
+		usage("--step-parent given twice");
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] < '0' || arg[0] > '9' || v < 2 ||
+	    v > (1UL << 22))
+		usage("--step-parent: '%s' is not a process id (2..%lu)", arg, 1UL << 22);
+	o->step_parent = (uint32_t)v;
+}
+
 enum {
 	OPT_MODE = 256,
 	OPT_BPFFS,
@@ -104,6 +121,7 @@ enum {
 	OPT_PRIVATE,
 	OPT_RAW,
 	OPT_SCOPED,
+	OPT_STEP_PARENT,
 };
 
 static void parse_args(int argc, char **argv, struct enf_opts *o)
@@ -119,6 +137,7 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 		{ "allow-private-answers", no_argument, NULL, OPT_PRIVATE },
 		{ "allow-raw-sockets", no_argument, NULL, OPT_RAW },
 		{ "scoped", no_argument, NULL, OPT_SCOPED },
+		{ "step-parent", required_argument, NULL, OPT_STEP_PARENT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -175,6 +194,9 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 		case OPT_SCOPED:
 			o->scoped = true;
 			break;
+		case OPT_STEP_PARENT:
+			opt_step_parent(o, optarg);
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -195,7 +217,7 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 	if (!o->scoped && !o->n_ifaces)
 		usage("--interface is required (at least one), or --scoped");
 	if (o->cleanup) {
-		if (have_mode || o->dnsd_cgroup || have_upstream)
+		if (have_mode || o->dnsd_cgroup || have_upstream || o->step_parent)
 			usage("--cleanup takes only --bpffs, --cgroup, --interface or --scoped, and "
 			      "--verbose");
 		return;
@@ -241,10 +263,12 @@ static void event_loop(struct enf *e, const sigset_t *poll_mask)
 		}
 		if (enf_now_ns() >= next_sweep) {
 			trie_sweep(e);
+			tamper_check(e);
 			next_sweep = enf_now_ns() + ENF_SWEEP_INTERVAL_MS * 1000000ULL;
 		}
 	}
-	log_info("signal %d: detaching", child_stop_signal());
+	log_info("signal %d: detaching (%llu tamper event(s) undone while running)",
+		 child_stop_signal(), (unsigned long long)e->n_tamper);
 }
 
 static int run(struct enf_opts *o)
@@ -289,6 +313,15 @@ static int run(struct enf_opts *o)
 	}
 
 	err = enf_start(&e);
+	if (err && e.adopting) {
+		/* The previous enforcer's programs keep enforcing: never open the firewall
+		 * because taking it over failed. */
+		log_warnx("adoption failed: the pinned programs under %s stay attached (fail "
+			  "closed); cargowall-enforcer --cleanup removes them",
+			  o->bpffs);
+		adopt_release(&e);
+		goto out_q;
+	}
 	if (err) {
 		enf_teardown(&e);
 		goto out_q;

@@ -421,6 +421,13 @@ static int learned_chain(const struct cw_lpm_val *base, bool have_base, struct c
 	return 0;
 }
 
+/* Learned entries logged one line each per second; past that, at debug level, and counted in
+ * one summary line (trie_drain). A burst of fresh names (bench/dns: 50,000 in ten seconds)
+ * would otherwise cost more in log lines than in map updates. Refusals are always logged. */
+#define LEARN_LOG_PER_S 32
+static unsigned int learn_log_left = LEARN_LOG_PER_S;
+static uint64_t learn_log_window_ns, learn_log_quiet;
+
 static void learn_one(struct enf *e, const struct cw_dnsq_entry *ent)
 {
 	char name[CW_NAME_MAX], addr[INET6_ADDRSTRLEN];
@@ -500,14 +507,31 @@ static void learn_one(struct enf *e, const struct cw_dnsq_entry *ent)
 		e->n_learned++;
 	if (!learned || nval.expires_ns != val.expires_ns)
 		expiry_push(e, r.family, r.addr, nval.expires_ns);
-	log_info("learned %s -> %s (rule %u, ttl %u s)", name, addr, r.rule_id, r.ttl_s);
+	if (learn_log_left) {
+		learn_log_left--;
+		log_info("learned %s -> %s (rule %u, ttl %u s)", name, addr, r.rule_id, r.ttl_s);
+	} else {
+		learn_log_quiet++;
+		log_debug("learned %s -> %s (rule %u, ttl %u s)", name, addr, r.rule_id, r.ttl_s);
+	}
 }
 
 unsigned int trie_drain(struct enf *e)
 {
 	struct cw_dnsq_entry ent;
 	unsigned int n = 0;
+	uint64_t now = enf_now_ns();
 
+	if (now - learn_log_window_ns >= 1000000000ULL) {
+		if (learn_log_quiet)
+			log_info("learned %llu more address(es) in the last %llu ms (logged at debug "
+				 "level)",
+				 (unsigned long long)learn_log_quiet,
+				 (unsigned long long)(now - learn_log_window_ns) / 1000000ULL);
+		learn_log_window_ns = now;
+		learn_log_left = LEARN_LOG_PER_S;
+		learn_log_quiet = 0;
+	}
 	/* Bounded: a producer that keeps pushing cannot keep us from signals and the sweep. */
 	while (n < CW_DNSQ_CAPACITY && shmq_pop(&e->q, &ent) == 1) {
 		n++;
@@ -562,4 +586,20 @@ void trie_free(struct enf *e)
 	free(e->expiries);
 	e->expiries = NULL;
 	e->n_expiries = e->cap_expiries = 0;
+}
+
+struct cw_rule_ref trie_rule_ref(const struct enf *e, uint32_t rule_id, uint8_t flags)
+{
+	return rule_ref(&e->pol, rule_id, flags);
+}
+
+int trie_learned_chain(const struct cw_lpm_val *base, bool have_base, struct cw_rule_ref ref,
+		       struct cw_lpm_val *out)
+{
+	return learned_chain(base, have_base, ref, out);
+}
+
+void trie_expiry_push(struct enf *e, uint8_t family, const uint8_t *addr, uint64_t deadline)
+{
+	expiry_push(e, family, addr, deadline);
 }

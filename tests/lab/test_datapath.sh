@@ -64,6 +64,21 @@ else
 fi
 sniff_start
 
+echo "== the TC egress program: a TCX link on 6.6+ (first in line), a clsact filter before"
+# bpftool 7.1 (Debian 12) cannot show TCX: tests/lab/cw-linkcheck.c lists what runs there.
+LINKCHECK=$CW_BUILD/bin/cw-linkcheck
+tcx_list() { ip netns exec "$LAB_RUNNER" "$LINKCHECK" tcx "$LAB_IF" 2>&1 || true; }
+tc_filters() { ip netns exec "$LAB_RUNNER" tc filter show dev "$LAB_IF" egress 2>/dev/null; }
+tcx_first() { tcx_list | head -n1 | grep -q ' #0 prog [0-9]* cw_tc_egress '; }
+if ! printf '6.6\n%s\n' "$(uname -r | cut -d- -f1)" | sort -V -C; then
+	lab_check "kernel $(uname -r) has no TCX: a clsact filter on $LAB_IF" test -n "$(tc_filters)"
+else
+	lab_check "cw_tc_egress runs first on $LAB_IF's TCX egress: $(tcx_list | tr '\n' ';')" \
+		tcx_first
+	lab_check "TCX: its link pinned under --bpffs" test -e "$LAB_PINS/link_tcx_egress_$LAB_IF"
+	lab_check "TCX: no clsact filter as well" test -z "$(tc_filters)"
+fi
+
 echo "== a denied connect fails at once with EPERM"
 out=$(py "
 import socket, time, errno
@@ -367,5 +382,9 @@ lab_check "audit: the fragmented IPv6 datagram dropped at TC" lab_audit_wait "$L
 	event_type=connection_blocked dst_ip="$LAB_EVIL_IP6" dst_port=6666 hook=tc
 
 lab_check "cargowall stop" lab_cw stop
+# Without --state-dir the line above finds no state (the lab's is $LAB_STATE) and stops nothing.
+lab_check "cargowall stop --state-dir $LAB_STATE" lab_cw stop --state-dir "$LAB_STATE"
+lab_check "after stop: no TCX program on $LAB_IF ($(tcx_list | tr '\n' ';'))" test -z "$(tcx_list)"
+lab_check "after stop: no TC filter on $LAB_IF" test -z "$(tc_filters)"
 lab_check "audit log: every line is JSON" lab_audit_validate "$LAB_AUDIT"
 lab_results

@@ -61,6 +61,9 @@ leftovers() {
 	out=$(ip netns exec "$LAB_RUNNER" bpftool net show dev "$LAB_IF" 2>&1 |
 		grep -E '\bid [0-9]+' || true)
 	[ -z "$out" ] || echo "bpftool net show dev $LAB_IF: $(tr '\n' ' ' <<<"$out")"
+	# TCX (bpftool 7.1 cannot show it): tests/lab/cw-linkcheck.c; its errors count as leftovers.
+	out=$(ip netns exec "$LAB_RUNNER" "$CW_BUILD/bin/cw-linkcheck" tcx "$LAB_IF" 2>&1 || true)
+	[ -z "$out" ] || echo "TCX on $LAB_IF: $(tr '\n' ' ' <<<"$out")"
 	out=$(bpftool cgroup show "$LAB_CG" 2>/dev/null || true)
 	[ -z "$out" ] || echo "programs on $LAB_CG: $(tr '\n' ' ' <<<"$out")"
 	out=$(lab_bpffs_pins | tr '\n' ' ')
@@ -273,8 +276,11 @@ if start_ok "3"; then
 	# Fail closed: what the dead enforcer attached and pinned stays.
 	out=$(lab_bpffs_pins | tr '\n' ' ')
 	lab_check "3: after the crash the pins stay (fail closed): ${out:0:120}" test -n "$out"
-	out=$(ip netns exec "$LAB_RUNNER" tc filter show dev "$LAB_IF" egress 2>/dev/null)
-	lab_check "3: after the crash the TC filter stays on $LAB_IF (fail closed)" test -n "$out"
+	out=$(ip netns exec "$LAB_RUNNER" tc filter show dev "$LAB_IF" egress 2>/dev/null
+		ip netns exec "$LAB_RUNNER" "$CW_BUILD/bin/cw-linkcheck" tcx "$LAB_IF" 2>/dev/null |
+			grep ' cw_tc_egress ' || true)
+	lab_check "3: after the crash the TC filter (clsact or TCX) stays on $LAB_IF (fail closed)" \
+		test -n "$out"
 	rc=0
 	lab_workload "${LAB_CURL[@]}" --max-time 2 "http://$LAB_EVIL_IP/" >/dev/null 2>&1 || rc=$?
 	lab_check "3: after the crash $LAB_EVIL_IP is still refused (curl exit $rc)" test "$rc" -ne 0

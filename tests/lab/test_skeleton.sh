@@ -128,8 +128,11 @@ for chunk in sys.stdin.read().split("\n"):
 ' | sort -un
 }
 
+# TC egress programs on the uplink: clsact filters, and TCX links (kernel 6.6+, which the
+# enforcer prefers and Debian 12's bpftool cannot show: tests/lab/cw-linkcheck.c).
 tc_egress_filters() {
 	ip netns exec "$LAB_RUNNER" tc filter show dev "$LAB_IF" egress 2>/dev/null || true
+	ip netns exec "$LAB_RUNNER" "$CW_BUILD/bin/cw-linkcheck" tcx "$LAB_IF" 2>&1 || true
 }
 
 cgroup_progs() {
@@ -250,7 +253,7 @@ mapfile -t PROG_IDS < <(attached_prog_ids)
 if [ -n "$(tc_egress_filters)" ]; then
 	lab_pass "4: (control) a TC egress filter is on $LAB_IF while running"
 else
-	lab_fail "4: (control) no TC egress filter on $LAB_IF while running (tc filter show dev $LAB_IF egress)"
+	lab_fail "4: (control) no TC egress filter on $LAB_IF while running (tc filter show, cw-linkcheck tcx)"
 fi
 if [ -n "$(cgroup_progs)" ]; then
 	lab_pass "4: (control) programs on $LAB_CG while running"

@@ -211,7 +211,7 @@ static int run(const struct pkt *p)
 	return (int)topts.retval;
 }
 
-#define PASS TC_ACT_OK
+#define PASS TC_ACT_UNSPEC /* pass on to the next program */
 #define DROP TC_ACT_SHOT
 
 static void expect4(const char *dst, uint8_t proto, uint16_t port, int want)

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Tamper checks (issue 6), once a second from the event loop: our cgroup links still attached
+ * to our cgroup with our programs, the TC program still on every uplink (and first among the
+ * TCX programs), every pin still leading to our object, the settings still ours. Whatever is
+ * wrong is restored and logged as `tamper` on stderr (the audit log is auditd's; the kernel ring
+ * buffer cannot be written from user space) and counted.
+ *
+ * Not checked: the order of programs on a cgroup hook (sock_addr verdicts are AND-ed, so one
+ * before ours cannot allow what ours refuses) and clsact filters in front of ours (listing them
+ * needs a netlink dump libbpf 1.1 lacks; TCX, the default on 6.6+, is checked); the tries'
+ * contents (too big to compare each second; only user space with CAP_BPF can write them).
+ *
+ * Everything here runs after the privilege drop: bpf() on fds we hold and pins in our own
+ * directory (CAP_BPF), netlink for clsact (CAP_NET_ADMIN). */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cargowall.skel.h"
+#include "common/log.h"
+#include "enforcer.h"
+
+static void __attribute__((format(printf, 2, 3))) tamper(struct enf *e, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	e->n_tamper++;
+	log_warnx("tamper: %s (tamper event %llu)", buf, (unsigned long long)e->n_tamper);
+}
+
+/* The pin at path leads to the object with this id, or is put back (replacing whatever is
+ * there). */
+static void pin_check(struct enf *e, const char *path, int fd, const char *what)
+{
+	__u32 want = enf_obj_id(fd), got;
+	int pfd;
+
+	if (!want)
+		return;
+	pfd = bpf_obj_get(path);
+	got = enf_obj_id(pfd);
+	if (pfd >= 0)
+		close(pfd);
+	if (got == want)
+		return;
+	if (got)
+		tamper(e, "pin %s leads to object id %u, not our %s (id %u): re-pinning", path, got,
+		       what, want);
+	else
+		tamper(e, "pin %s of our %s (id %u) is gone: re-pinning", path, what, want);
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("tamper: removing %s", path);
+	if (bpf_obj_pin(fd, path) < 0)
+		log_warn("tamper: re-pinning %s", path);
+}
+
+static void pins_check(struct enf *e)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < ENF_MAP_PINS; i++) {
+		struct bpf_map *map =
+			bpf_object__find_map_by_name(e->skel->obj, enf_map_pins[i].map);
+
+		if (map && !enf_pin_path(path, sizeof(path), e->o->bpffs, enf_map_pins[i].pin))
+			pin_check(e, path, bpf_map__fd(map), "map");
+	}
+	if (!enf_pin_path(path, sizeof(path), e->o->bpffs, CW_PIN_PROG_TC))
+		pin_check(e, path, bpf_program__fd(e->skel->progs.cw_tc_egress), "TC program");
+	if (!enf_pin_path(path, sizeof(path), e->o->bpffs, ENF_PIN_TC_OWNED))
+		pin_check(e, path, e->tc_owned_fd, "qdisc record");
+	for (i = 0; i < ENF_CG_PROGS; i++)
+		if (e->links[i] &&
+		    !enf_pin_path(path, sizeof(path), e->o->bpffs, enf_cg_progs[i].pin))
+			pin_check(e, path, bpf_link__fd(e->links[i]), "cgroup link");
+	for (i = 0; i < e->o->n_ifaces; i++) {
+		struct enf_iface *ifc = &e->o->ifaces[i];
+
+		if (ifc->tcx && !enf_tcx_pin_path(path, sizeof(path), e->o->bpffs, ifc->name))
+			pin_check(e, path, ifc->tcx_fd, "TCX link");
+	}
+}
+
+static void cgroup_links_check(struct enf *e)
+{
+	struct bpf_link_info info;
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < ENF_CG_PROGS; i++) {
+		const struct enf_cg_prog *cp = &enf_cg_progs[i];
+		struct bpf_program *prog = bpf_object__find_program_by_name(e->skel->obj, cp->prog);
+		__u32 prog_id;
+
+		if (!e->links[i] || !prog)
+			continue;
+		prog_id = enf_obj_id(bpf_program__fd(prog));
+		if (enf_link_info(bpf_link__fd(e->links[i]), &info) == 0 &&
+		    info.cgroup.cgroup_id == e->cgroup_id) {
+			if (info.prog_id == prog_id)
+				continue;
+			tamper(e,
+			       "cgroup link of %s runs program id %u, not ours (id %u): putting "
+			       "ours back",
+			       cp->prog, info.prog_id, prog_id);
+			if (bpf_link_update(bpf_link__fd(e->links[i]), bpf_program__fd(prog), NULL))
+				log_warn("tamper: updating the link of %s", cp->prog);
+			continue;
+		}
+		/* A detached link reads cgroup id 0 and can never be attached again: a new one. */
+		tamper(e, "%s was detached from %s: attaching it again", cp->prog, e->o->cgroup);
+		bpf_link__destroy(e->links[i]);
+		e->links[i] = NULL;
+		if (!enf_pin_path(path, sizeof(path), e->o->bpffs, cp->pin) && unlink(path) < 0 &&
+		    errno != ENOENT)
+			log_warn("tamper: removing %s", path);
+		if (enf_cgroup_attach(e, cp, &e->links[i]))
+			log_warnx("tamper: %s could not be attached again; next check retries",
+				  cp->prog);
+	}
+}
+
+static void tcx_check(struct enf *e, struct enf_iface *ifc, int prog_fd, __u32 prog_id)
+{
+	struct bpf_link_info info;
+	__u32 ids[64], cnt = 64;
+	bool detached;
+
+	detached = enf_link_info(ifc->tcx_fd, &info) || enf_tcx_link_ifindex(&info) == 0;
+	if (!detached && info.prog_id != prog_id) {
+		tamper(e,
+		       "%s: the TCX link runs program id %u, not ours (id %u): putting ours back",
+		       ifc->name, info.prog_id, prog_id);
+		if (bpf_link_update(ifc->tcx_fd, prog_fd, NULL))
+			log_warn("tamper: %s: updating the TCX link", ifc->name);
+	}
+	if (!detached && enf_tcx_query(ifc->ifindex, ids, NULL, &cnt) == 0 && cnt &&
+	    ids[0] == prog_id)
+		return;
+	if (detached)
+		tamper(e, "%s: the TC egress program was detached: attaching it again", ifc->name);
+	else
+		tamper(e,
+		       "%s: program id %u runs before the TC egress program: putting ours "
+		       "first again",
+		       ifc->name, cnt ? ids[0] : 0);
+	/* A program cannot be on one device twice, so ours leaves and comes back at the front:
+	 * the foreign program in front already decided those packets anyway. */
+	enf_tcx_detach(e, ifc);
+	if (enf_tc_attach(e, ifc))
+		log_warnx("tamper: %s: the TC egress program could not be attached again; next "
+			  "check retries",
+			  ifc->name);
+}
+
+static void clsact_check(struct enf *e, struct enf_iface *ifc, int prog_fd, __u32 prog_id)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CW_TC_HANDLE, .priority = CW_TC_PRIORITY);
+	libbpf_print_fn_t old;
+	int err;
+
+	old = enf_libbpf_quiet();
+	err = bpf_tc_query(&hook, &opts);
+	libbpf_set_print(old);
+	if (!err && opts.prog_id == prog_id)
+		return;
+	if (!err) {
+		tamper(e,
+		       "%s: our clsact filter runs program id %u, not ours (id %u): putting "
+		       "ours back",
+		       ifc->name, opts.prog_id, prog_id);
+		memset(&opts, 0, sizeof(opts));
+		opts.sz = sizeof(opts);
+		opts.handle = CW_TC_HANDLE;
+		opts.priority = CW_TC_PRIORITY;
+		opts.prog_fd = prog_fd;
+		opts.flags = BPF_TC_F_REPLACE;
+		if (bpf_tc_attach(&hook, &opts))
+			log_warnx("tamper: %s: replacing the filter's program failed", ifc->name);
+		return;
+	}
+	tamper(e, "%s: our clsact filter is gone: attaching it again", ifc->name);
+	ifc->attached = false;
+	if (enf_tc_attach(e, ifc))
+		log_warnx("tamper: %s: the TC egress program could not be attached again; next "
+			  "check retries",
+			  ifc->name);
+}
+
+static void settings_check(struct enf *e)
+{
+	struct cw_settings cur;
+	__u32 key = 0;
+
+	if (bpf_map__lookup_elem(e->skel->maps.settings, &key, sizeof(key), &cur, sizeof(cur), 0) ==
+		    0 &&
+	    !memcmp(&cur, &e->settings, sizeof(cur)))
+		return;
+	tamper(e, "the settings map was rewritten: writing ours again");
+	enf_settings_write(e);
+}
+
+void tamper_check(struct enf *e)
+{
+	int prog_fd = bpf_program__fd(e->skel->progs.cw_tc_egress);
+	__u32 prog_id = enf_obj_id(prog_fd);
+	size_t i;
+
+	/* Attachments first: re-attaching pins the new link, the pin pass then sees it. */
+	cgroup_links_check(e);
+	for (i = 0; i < e->o->n_ifaces; i++) {
+		struct enf_iface *ifc = &e->o->ifaces[i];
+
+		if (ifc->tcx)
+			tcx_check(e, ifc, prog_fd, prog_id);
+		else
+			clsact_check(e, ifc, prog_fd, prog_id);
+	}
+	pins_check(e);
+	settings_check(e);
+}
