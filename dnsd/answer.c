@@ -27,14 +27,21 @@
 
 static void free_pending(struct pending *p)
 {
+	free(p->cache_pkt);
 	free(p->ans);
 	free(p);
 }
 
-/* The answer in p->ans to the client, and its event. */
+/* The answer in p->ans to the client, and its event; a copy kept in the cache when it may be.
+ * The copy is timed from libunbound's answer (its TTLs are as of then), and bounded by the
+ * earliest trie deadline of its addresses (cache.h). */
 static void finish(struct dnsd *d, struct pending *p)
 {
 	char cl[80];
+
+	if (p->cache_pkt)
+		dnscache_put(&d->cache, &p->q, p->rule_id, p->cache_pkt, p->cache_len,
+			     p->t_result_ns, p->trie_dl_ns, &p->ev, sizeof(p->ev));
 
 	dnsd_reply(d, &p->client, p->ans, p->ans_len);
 	d->stats[ST_ANSWERED]++;
@@ -239,6 +246,8 @@ static int learn_push(struct dnsd *d, struct pending *p, const struct ub_result 
 		if (learned_get(&d->learned, fam, addr, p->t_result_ns, &rid, &known_dl) &&
 		    rid == p->rule_id && known_dl + DNSD_LEARN_SLACK_NS >= deadline) {
 			d->stats[ST_LEARN_KNOWN]++;
+			if (known_dl < p->trie_dl_ns)
+				p->trie_dl_ns = known_dl;
 			continue;
 		}
 		if (p->n_pushed == DNSD_LEARN_MAX) {
@@ -261,6 +270,8 @@ static int learn_push(struct dnsd *d, struct pending *p, const struct ub_result 
 				  strerror(-err));
 			break;
 		}
+		if (deadline < p->trie_dl_ns)
+			p->trie_dl_ns = deadline;
 		p->pushed[p->n_pushed].family = fam;
 		memcpy(p->pushed[p->n_pushed].addr, addr, 16);
 		p->n_pushed++;
@@ -271,7 +282,16 @@ static int learn_push(struct dnsd *d, struct pending *p, const struct ub_result 
 			"%s: %u more address(es) of this answer not learned (not logged one by one)",
 			p->canon, n_refused - REFUSALS_LOGGED);
 	if (p->n_pushed) {
-		shmq_ring(&d->dnsq);
+		/* The first answer of a loop pass rings at once, so that the enforcer starts on
+		 * it while the loop goes on; the others of the pass share one more ring at its
+		 * end (dnsd_ring_pending), which also covers entries pushed after the enforcer
+		 * cleared its doorbell. At most two eventfd writes per pass, not one per answer. */
+		if (!d->dnsq_rung) {
+			d->dnsq_rung = true;
+			shmq_ring(&d->dnsq);
+		} else {
+			d->dnsq_pending = true;
+		}
 		p->seq = seq;
 		p->learn_deadline_ns = deadline;
 	}
@@ -300,6 +320,7 @@ void dnsd_on_result(void *arg, int ub_err, struct ub_result *res)
 	int chain = 0;
 
 	p->t_result_ns = dnsd_now_ns();
+	p->trie_dl_ns = INT64_MAX;
 	dnsd_inflight_done(d, p);
 	dnsd_event_init(&p->ev, &p->q, &p->client,
 			p->would_deny ? CW_DNSEV_BLOCKED : CW_DNSEV_ALLOWED, p->rule_id);
@@ -357,10 +378,25 @@ void dnsd_on_result(void *arg, int ub_err, struct ub_result *res)
 		log_warnx("%s: resolver answer does not parse", p->q.name);
 		goto servfail;
 	}
+	/* Cacheable: an allowed question (not a reverse lookup, not audit mode's would-deny), an
+	 * all-allowed chain, NOERROR with data. Dropped below when truncated (nothing is learned
+	 * then), and when the enforcer does not acknowledge in time. */
+	if (!p->ptr && !p->would_deny && chain == 0 && res->havedata && len <= DNSCACHE_PKT_MAX &&
+	    dnsmsg_rcode(p->ans, len) == DNS_RCODE_NOERROR) {
+		p->cache_pkt = malloc(len);
+		if (p->cache_pkt) {
+			memcpy(p->cache_pkt, p->ans, len);
+			p->cache_len = len;
+		}
+	}
 	limit = p->client.udp_fd >= 0 ? dnsmsg_udp_limit(&p->q) : DNS_TCP_MAX;
 	p->ans_len = dnsmsg_finish(p->ans, len, len + DNS_OPT_LEN, &p->q, limit, &truncated);
 	if (!p->ans_len)
 		goto servfail;
+	if (truncated) {
+		free(p->cache_pkt);
+		p->cache_pkt = NULL;
+	}
 	p->ev.rcode = dnsmsg_rcode(p->ans, p->ans_len);
 	if (truncated) {
 		/* The client gets no record from this answer and retries over TCP: nothing to
@@ -400,6 +436,12 @@ static struct pending *unpark(struct dnsd *d)
 	return p;
 }
 
+void dnsd_release_acked(struct dnsd *d)
+{
+	if (d->park_head && d->park_head->seq <= shmq_applied(&d->dnsq))
+		dnsd_release_parked(d);
+}
+
 int64_t dnsd_release_parked(struct dnsd *d)
 {
 	uint64_t applied;
@@ -427,6 +469,8 @@ int64_t dnsd_release_parked(struct dnsd *d)
 		if (p->park_until_ns > now)
 			break;
 		unpark(d);
+		free(p->cache_pkt);
+		p->cache_pkt = NULL;
 		d->stats[ST_ACK_TIMEOUT]++;
 		log_warnx("%s: the enforcer did not apply %u address(es) within %d ms%s", p->canon,
 			  p->n_pushed, CW_ACK_TIMEOUT_MS,

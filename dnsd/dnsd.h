@@ -12,11 +12,13 @@
 #include <time.h>
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "../common/policy.h"
 #include "../common/shmq.h"
 #include "../proto/maps.h"
 #include "../proto/shmq.h"
+#include "cache.h"
 #include "dnsmsg.h"
 #include "hist.h"
 #include "learned.h"
@@ -28,8 +30,17 @@ struct ub_result;
  * holds ~3.5 KiB; the cap bounds what a client flooding unique names can make dnsd allocate.
  * Past it: SERVFAIL at once. */
 #define DNSD_INFLIGHT_MAX 1024
-/* Datagrams read per wake-up and listener, so that libunbound's results are not starved. */
+/* Datagrams read per wake-up and listener (one recvmmsg), so that libunbound's results are not
+ * starved. */
 #define DNSD_RX_BATCH 64
+/* UDP answers queued for one sendmmsg: those of a receive batch, or of one loop pass. */
+#define DNSD_TX_BATCH 64
+/* DNS events that wake auditd at once; fewer wait at most DNSD_EVQ_DELAY_NS. */
+#define DNSD_EVQ_BATCH 64
+#define DNSD_EVQ_DELAY_NS 5000000LL
+/* Answers in dnsd's cache (cache.h): a power of two. Each slot is ~360 bytes, plus the answer
+ * and its event template (~1 KiB) while in use. */
+#define DNSD_CACHE_SLOTS 4096
 /* The largest query read, over UDP or TCP: a question (<= 271 bytes) and an OPT record with
  * options. Longer TCP messages close the connection; longer datagrams are dropped. */
 #define DNSD_QUERY_MAX 4096
@@ -93,6 +104,7 @@ enum dnsd_stat {
 	ST_TCP_IDLE,	 /* closed after DNSD_TCP_IDLE_MS */
 	ST_TCP_ABORTED,	 /* closed on an error, an oversized message or a full write buffer */
 	ST_TCP_GONE,	 /* answers for a connection closed meanwhile */
+	ST_CACHE_HIT,	 /* answered from dnsd's cache (also counted in ST_ANSWERED) */
 	ST_MAX,
 };
 
@@ -120,7 +132,14 @@ struct pending {
 	/* the answer being released */
 	uint8_t *ans;
 	size_t ans_len;
-	uint64_t seq;	       /* dnsq sequence of its last pushed entry */
+	uint64_t seq; /* dnsq sequence of its last pushed entry */
+	/* A copy of the answer for the cache (before truncation and dnsd's OPT), or NULL when it
+	 * must not be cached; inserted when the answer is released. */
+	uint8_t *cache_pkt;
+	size_t cache_len;
+	/* The earliest deadline the kernel holds for the answer's learned addresses (pushed or
+	 * known), INT64_MAX when none: the cached copy must not outlive it. */
+	int64_t trie_dl_ns;
 	int64_t t_result_ns;   /* libunbound's callback ran (CLOCK_MONOTONIC) */
 	int64_t park_until_ns; /* t_result_ns + CW_ACK_TIMEOUT_MS */
 	int64_t learn_deadline_ns;
@@ -147,10 +166,24 @@ struct ackw {
 
 struct tcp_conn;
 
+/* UDP answers waiting for one sendmmsg (query.c), all to the same listener's socket. */
+struct dnsd_tx {
+	int fd;
+	unsigned int n;
+	struct mmsghdr msgs[DNSD_TX_BATCH];
+	struct iovec iov[DNSD_TX_BATCH];
+	struct sockaddr_storage addr[DNSD_TX_BATCH];
+	uint8_t buf[DNSD_TX_BATCH][DNS_EDNS_UDP_MAX];
+};
+
 struct dnsd {
 	enum cw_mode mode;
 	unsigned int learn_flags;   /* LEARN_ALLOW_PRIVATE (common/learn.h) */
 	bool evq_pending;	    /* events pushed since auditd's doorbell last rang */
+	unsigned int evq_n_pending; /* how many */
+	int64_t evq_first_ns;	    /* when the first of them was pushed */
+	bool dnsq_rung;		    /* the enforcer's doorbell rang during this loop pass */
+	bool dnsq_pending;	    /* addresses pushed since it rang */
 	int udp4, tcp4, udp6, tcp6; /* listeners; the IPv6 ones -1 with --no-ipv6 */
 	struct policy policy;
 	struct shmq dnsq;
@@ -166,6 +199,8 @@ struct dnsd {
 	uint32_t tcp_gen;
 	int64_t accept_pause_until_ns; /* out of fds: stop accepting for a while */
 	struct learned_table learned;
+	struct dnscache cache;
+	struct dnsd_tx tx;
 	struct hist ack_hist; /* µs from libunbound's result to the enforcer's ack */
 	uint64_t stats[ST_MAX];
 };
@@ -184,6 +219,12 @@ void dnsd_handle_message(struct dnsd *d, const uint8_t *pkt, size_t len,
 /* Send an answer to a client (len 0: no answer; a TCP query is done all the same). Every
  * query gets exactly one call. */
 void dnsd_reply(struct dnsd *d, const struct dnsd_client *c, const uint8_t *buf, size_t len);
+/* Send the UDP answers dnsd_reply() queued (one sendmmsg). Before every wait for events. */
+void dnsd_tx_flush(struct dnsd *d);
+/* Ring the doorbells of the queues pushed to since they last rang (one write each); auditd's
+ * only for a batch of events, an old enough one or when forced. Returns when auditd's is due
+ * (CLOCK_MONOTONIC ns, for the loop's poll timeout), or 0. */
+int64_t dnsd_ring_pending(struct dnsd *d, bool force);
 /* An answer with no records (dnsmsg_build_reply) to the client. */
 void dnsd_reply_rcode(struct dnsd *d, const struct dns_query *q, unsigned int rcode,
 		      const struct dnsd_client *c);
@@ -203,6 +244,10 @@ void dnsd_on_result(void *arg, int ub_err, struct ub_result *res);
  * or 0. */
 int64_t dnsd_release_parked(struct dnsd *d);
 void dnsd_free_parked(struct dnsd *d);
+/* The same, only when the oldest parked answer is acknowledged (one shared-memory load
+ * otherwise): called between pieces of work in a busy loop pass, so that an acknowledged answer
+ * does not wait for the whole pass. */
+void dnsd_release_acked(struct dnsd *d);
 
 /* ack.c: 0 or -errno. */
 int ackw_start(struct ackw *w, struct shmq *q);

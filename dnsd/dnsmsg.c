@@ -367,6 +367,50 @@ int dnsmsg_strip_opt(uint8_t *pkt, size_t *len)
 	return 0;
 }
 
+int dnsmsg_ttl_offsets(const uint8_t *pkt, size_t len, uint16_t *offs, unsigned int max,
+		       unsigned int *n, uint32_t *min_ttl)
+{
+	size_t off = DNS_HDR_LEN;
+	unsigned int i, total;
+
+	*n = 0;
+	*min_ttl = UINT32_MAX;
+	if (len < DNS_HDR_LEN || len > UINT16_MAX || get16(pkt + 4) != 1)
+		return -EBADMSG;
+	total = (unsigned int)get16(pkt + 6) + get16(pkt + 8) + get16(pkt + 10);
+	if (skip_name(pkt, len, &off) || len - off < 4)
+		return -EBADMSG;
+	off += 4;
+	for (i = 0; i < total; i++) {
+		uint32_t ttl;
+		uint16_t rdlen;
+
+		if (skip_name(pkt, len, &off) || len - off < 10)
+			return -EBADMSG;
+		if (get16(pkt + off) == DNS_TYPE_OPT)
+			return -EBADMSG; /* its "TTL" is flags: strip it first */
+		if (i == max)
+			return -E2BIG;
+		ttl = (uint32_t)get16(pkt + off + 4) << 16 | get16(pkt + off + 6);
+		/* RFC 2181 §8: a TTL with the top bit set means zero. */
+		if (ttl > INT32_MAX)
+			ttl = 0;
+		if (ttl < *min_ttl)
+			*min_ttl = ttl;
+		offs[(*n)++] = (uint16_t)(off + 4);
+		rdlen = get16(pkt + off + 8);
+		off += 10;
+		if (len - off < rdlen)
+			return -EBADMSG;
+		off += rdlen;
+	}
+	if (off != len)
+		return -EBADMSG;
+	if (!*n)
+		*min_ttl = 0;
+	return 0;
+}
+
 size_t dnsmsg_truncate(uint8_t *pkt, size_t len, size_t max, const struct dns_query *q)
 {
 	size_t keep = DNS_HDR_LEN + q->qname_len + 4;

@@ -137,6 +137,13 @@ int dnsmsg_strip_opt(uint8_t *pkt, size_t *len);
  * Returns the new length (len when it already fits). */
 size_t dnsmsg_truncate(uint8_t *pkt, size_t len, size_t max, const struct dns_query *q);
 
+/* The offsets of the TTL fields of every record after the question of an answer without an
+ * OPT record (dnsmsg_strip_opt), at most `max` of them, and the smallest TTL (a TTL with the
+ * top bit set counts as 0; 0 when there is no record). 0 with *n set, -E2BIG for more than
+ * `max` records, -EBADMSG when the packet does not parse or holds an OPT. */
+int dnsmsg_ttl_offsets(const uint8_t *pkt, size_t len, uint16_t *offs, unsigned int max,
+		       unsigned int *n, uint32_t *min_ttl);
+
 /* RCODE of a packet with at least a header; SERVFAIL for anything shorter. */
 uint8_t dnsmsg_rcode(const uint8_t *pkt, size_t len);
 

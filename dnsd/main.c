@@ -33,6 +33,13 @@
  * - EDNS0: a client that sent an OPT record gets one back (dnsd's, 1232 bytes) and UDP answers
  *   up to min(its size, 1232) bytes, else 512; longer answers are truncated (TC=1) and the
  *   client retries over TCP, where the limit is 65535.
+ * - Cache (cache.h): an allowed question whose answer was released before (NOERROR with data,
+ *   all-allowed chain, not truncated, addresses acknowledged by the enforcer) is answered from
+ *   dnsd's own wire-format cache in this thread, TTLs counted down, after the same policy
+ *   decision as any other question. An entry never outlives the kernel's deadline for its
+ *   addresses (the earliest of them), so a cached answer always names reachable addresses
+ *   without pushing them again; past that, the question goes back to libunbound and its
+ *   addresses are learned anew.
  * - Names the policy cannot read as hostnames get REFUSED (no decision was taken on them);
  *   malformed queries FORMERR, other opcodes NOTIMP, EDNS versions other than 0 BADVERS,
  *   responses and runts nothing.
@@ -248,35 +255,55 @@ static int check_listeners(struct dnsd *d, const struct opts *o)
 	return 0;
 }
 
+/* Up to DNSD_RX_BATCH datagrams in one recvmmsg, each handled, then their UDP answers (the
+ * cached ones, the refusals) in one sendmmsg. */
 static void receive_batch(struct dnsd *d, int fd)
 {
-	uint8_t buf[DNSD_QUERY_MAX];
-	int i;
+	/* Static: 256 KiB is too much for the stack, and only the event loop's thread is here. */
+	static uint8_t bufs[DNSD_RX_BATCH][DNSD_QUERY_MAX];
+	static struct sockaddr_storage addrs[DNSD_RX_BATCH];
+	static struct iovec iov[DNSD_RX_BATCH];
+	static struct mmsghdr msgs[DNSD_RX_BATCH];
+	int i, n;
 
 	for (i = 0; i < DNSD_RX_BATCH; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = sizeof(bufs[i]);
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_name = &addrs[i];
+		msgs[i].msg_hdr.msg_namelen = sizeof(addrs[i]);
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	/* MSG_TRUNC: each msg_len is the real length, so an oversized datagram is dropped, never
+	 * parsed cut. */
+	n = recvmmsg(fd, msgs, DNSD_RX_BATCH, MSG_TRUNC | MSG_DONTWAIT, NULL);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			log_warn("recvmmsg");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const struct msghdr *h = &msgs[i].msg_hdr;
 		struct dnsd_client c;
-		ssize_t n;
 
-		memset(&c, 0, sizeof(c));
-		c.addrlen = sizeof(c.addr);
-		c.udp_fd = fd;
-		c.tcp_slot = -1;
-		/* MSG_TRUNC: the real length, so an oversized datagram is dropped, never parsed
-		 * cut. */
-		n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&c.addr,
-			     &c.addrlen);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				log_warn("recvfrom");
-			return;
-		}
-		if ((size_t)n > sizeof(buf) || c.addrlen > sizeof(c.addr)) {
+		if (msgs[i].msg_len > DNSD_QUERY_MAX || (h->msg_flags & MSG_TRUNC) ||
+		    h->msg_namelen > sizeof(c.addr)) {
 			d->stats[ST_RX]++;
 			d->stats[ST_DROP_LARGE]++;
 			continue;
 		}
-		dnsd_handle_message(d, buf, (size_t)n, &c);
+		memset(&c, 0, sizeof(c));
+		memcpy(&c.addr, &addrs[i], h->msg_namelen);
+		c.addrlen = h->msg_namelen;
+		c.udp_fd = fd;
+		c.tcp_slot = -1;
+		dnsd_handle_message(d, bufs[i], msgs[i].msg_len, &c);
+		/* A batch of misses takes a while (each is a trip to libunbound's thread). */
+		if ((i & 7) == 7)
+			dnsd_release_acked(d);
 	}
+	dnsd_tx_flush(d);
 }
 
 /* Fixed poll slots, then one per TCP connection. */
@@ -292,12 +319,18 @@ static int event_loop(struct dnsd *d, const sigset_t *waitmask)
 		return -EIO;
 	}
 	while (!child_stop_signal()) {
-		int64_t next, now;
+		int64_t next, now, evq_due;
 		struct timespec ts, *tsp = NULL;
 		unsigned int n, i;
 
 		next = dnsd_release_parked(d);
 		tcp_sweep(d);
+		/* Nothing waits behind the poll below but a few events for auditd: doorbells
+		 * rung, answers sent. */
+		dnsd_tx_flush(d);
+		evq_due = dnsd_ring_pending(d, false);
+		if (evq_due && (!next || evq_due < next))
+			next = evq_due;
 		pfd[PF_UDP4].fd = d->udp4;
 		pfd[PF_UDP6].fd = d->udp6; /* -1 with --no-ipv6: poll skips it */
 		/* Out of fds: the listeners stay readable, leave them out until the pause ends. */
@@ -341,6 +374,9 @@ static int event_loop(struct dnsd *d, const sigset_t *waitmask)
 
 			if (ub)
 				log_warnx("libunbound: %s", ub_strerror(ub));
+			/* The enforcer starts on these answers' addresses while the loop goes on. */
+			dnsd_ring_pending(d, false);
+			dnsd_release_acked(d);
 		}
 		if (pfd[PF_UDP4].revents & POLLIN)
 			receive_batch(d, d->udp4);
@@ -357,11 +393,9 @@ static int event_loop(struct dnsd *d, const sigset_t *waitmask)
 			tcp_accept(d, d->tcp6);
 		if (d->accept_pause_until_ns && dnsd_now_ns() >= d->accept_pause_until_ns)
 			d->accept_pause_until_ns = 0;
-		if (d->evq_pending) {
-			d->evq_pending = false;
-			shmq_ring(&d->evq);
-		}
 	}
+	dnsd_tx_flush(d);
+	dnsd_ring_pending(d, true);
 	log_info("signal %d: exiting", child_stop_signal());
 	return 0;
 }
@@ -420,7 +454,8 @@ int main(int argc, char **argv)
 	}
 	if (check_listeners(&d, &o))
 		goto out;
-	if (tcp_init(&d) || learned_init(&d.learned, CW_LEARNED_MAX, random_seed())) {
+	if (tcp_init(&d) || learned_init(&d.learned, CW_LEARNED_MAX, random_seed()) ||
+	    dnscache_init(&d.cache, DNSD_CACHE_SLOTS, random_seed())) {
 		log_warnx("out of memory");
 		goto out;
 	}
@@ -466,6 +501,7 @@ out:
 	dnsd_free_parked(&d);
 	tcp_free(&d);
 	learned_free(&d.learned);
+	dnscache_free(&d.cache);
 	shmq_detach(&d.evq);
 	shmq_detach(&d.dnsq);
 	policy_free(&d.policy);

@@ -50,6 +50,7 @@ static const char *const stat_names[ST_MAX] = {
 	[ST_TCP_IDLE] = "tcp_idle_closed",
 	[ST_TCP_ABORTED] = "tcp_aborted",
 	[ST_TCP_GONE] = "tcp_answers_dropped",
+	[ST_CACHE_HIT] = "cache_hits",
 };
 
 /* See main.c for the format. Fields go on "counters:" lines of at most ~900 characters (the
@@ -101,20 +102,88 @@ const char *dnsd_client_str(const struct dnsd_client *c, char *buf, size_t len)
 	return buf;
 }
 
+/* The sockets are non-blocking: a client that does not read loses its answer rather than
+ * stalling everybody else's. A message that fails is counted and skipped, the rest still go. */
+void dnsd_tx_flush(struct dnsd *d)
+{
+	struct dnsd_tx *t = &d->tx;
+	unsigned int done = 0;
+
+	while (done < t->n) {
+		int r = sendmmsg(t->fd, t->msgs + done, t->n - done, MSG_DONTWAIT);
+
+		if (r > 0) {
+			done += (unsigned int)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		d->stats[ST_SEND_ERROR]++;
+		log_debug("sendmmsg: %s", r < 0 ? strerror(errno) : "nothing sent");
+		done++;
+	}
+	t->n = 0;
+}
+
+/* Queue a UDP answer for dnsd_tx_flush(): one syscall per batch instead of one per answer. */
+static void tx_add(struct dnsd *d, const struct dnsd_client *c, const uint8_t *buf, size_t len)
+{
+	struct dnsd_tx *t = &d->tx;
+	struct msghdr *h;
+	unsigned int i;
+
+	if (len > sizeof(t->buf[0]) || c->addrlen > sizeof(t->addr[0])) {
+		if (sendto(c->udp_fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&c->addr,
+			   c->addrlen) < 0) {
+			d->stats[ST_SEND_ERROR]++;
+			log_debug("sendto: %s", strerror(errno));
+		}
+		return;
+	}
+	if (t->n && (t->fd != c->udp_fd || t->n == DNSD_TX_BATCH))
+		dnsd_tx_flush(d);
+	i = t->n++;
+	t->fd = c->udp_fd;
+	memcpy(t->buf[i], buf, len);
+	memcpy(&t->addr[i], &c->addr, c->addrlen);
+	t->iov[i].iov_base = t->buf[i];
+	t->iov[i].iov_len = len;
+	h = &t->msgs[i].msg_hdr;
+	memset(h, 0, sizeof(*h));
+	h->msg_name = &t->addr[i];
+	h->msg_namelen = c->addrlen;
+	h->msg_iov = &t->iov[i];
+	h->msg_iovlen = 1;
+}
+
 void dnsd_reply(struct dnsd *d, const struct dnsd_client *c, const uint8_t *buf, size_t len)
 {
 	if (c->udp_fd < 0) {
 		tcp_reply(d, c->tcp_slot, c->tcp_gen, buf, len);
 		return;
 	}
-	if (!len)
-		return;
-	/* The socket is non-blocking: a client that does not read loses its answer rather than
-	 * stalling everybody else's. */
-	if (sendto(c->udp_fd, buf, len, 0, (const struct sockaddr *)&c->addr, c->addrlen) < 0) {
-		d->stats[ST_SEND_ERROR]++;
-		log_debug("sendto: %s", strerror(errno));
-	}
+	if (len)
+		tx_add(d, c, buf, len);
+}
+
+int64_t dnsd_ring_pending(struct dnsd *d, bool force)
+{
+	if (d->dnsq_pending)
+		shmq_ring(&d->dnsq);
+	d->dnsq_pending = false;
+	d->dnsq_rung = false;
+	if (!d->evq_pending)
+		return 0;
+	/* auditd is woken for a batch of events, or once the oldest waited DNSD_EVQ_DELAY_NS:
+	 * a wake-up per query would cost auditd and dnsd more than the records themselves, and
+	 * the audit log does not need them within the millisecond. */
+	if (!force && d->evq_n_pending < DNSD_EVQ_BATCH &&
+	    dnsd_now_ns() - d->evq_first_ns < DNSD_EVQ_DELAY_NS)
+		return d->evq_first_ns + DNSD_EVQ_DELAY_NS;
+	d->evq_pending = false;
+	d->evq_n_pending = 0;
+	shmq_ring(&d->evq);
+	return 0;
 }
 
 void dnsd_reply_rcode(struct dnsd *d, const struct dns_query *q, unsigned int rcode,
@@ -165,7 +234,11 @@ void dnsd_event_push(struct dnsd *d, const struct cw_dns_event *ev)
 		d->stats[ST_EVQ_FULL]++;
 		return;
 	}
-	d->evq_pending = true; /* one doorbell per loop pass (main.c), not per event */
+	/* One doorbell per batch of events (dnsd_ring_pending), not per event. */
+	if (!d->evq_pending)
+		d->evq_first_ns = dnsd_now_ns();
+	d->evq_pending = true;
+	d->evq_n_pending++;
 }
 
 /* Answer locally with a policy decision and report it. */
@@ -197,12 +270,53 @@ enum fwd_flags {
 	FWD_PTR = 0x4,
 };
 
+/* Answer an allowed question from dnsd's cache (cache.h), with its event; false on a miss. The
+ * policy decided the question before this is called: a denied name never gets here. */
+static bool answer_cached(struct dnsd *d, const struct dns_query *q, const struct dnsd_client *c,
+			  uint32_t rule_id)
+{
+	uint8_t buf[DNSCACHE_PKT_MAX + DNS_OPT_LEN];
+	const struct cw_dns_event *tmpl = NULL;
+	struct cw_dns_event ev;
+	size_t len, limit;
+	bool truncated;
+	uint32_t ttl;
+
+	len = dnscache_get(&d->cache, q, rule_id, dnsd_now_ns(), buf, DNSCACHE_PKT_MAX, &ttl,
+			   (const void **)&tmpl);
+	if (!len || !tmpl)
+		return false;
+	limit = c->udp_fd >= 0 ? dnsmsg_udp_limit(q) : DNS_TCP_MAX;
+	len = dnsmsg_finish(buf, len, sizeof(buf), q, limit, &truncated);
+	if (!len)
+		return false;
+	dnsd_reply(d, c, buf, len);
+	d->stats[ST_CACHE_HIT]++;
+	d->stats[ST_ANSWERED]++;
+	dnsd_event_init(&ev, q, c, CW_DNSEV_ALLOWED, rule_id);
+	ev.rcode = tmpl->rcode;
+	if (truncated) {
+		d->stats[ST_TRUNCATED]++;
+	} else {
+		ev.ttl = ttl;
+		ev.n_answers = tmpl->n_answers;
+		memcpy(ev.answer_family, tmpl->answer_family, sizeof(ev.answer_family));
+		memcpy(ev.answers, tmpl->answers, sizeof(ev.answers));
+	}
+	memcpy(ev.cname_chain, tmpl->cname_chain, sizeof(ev.cname_chain));
+	dnsd_event_push(d, &ev);
+	return true;
+}
+
 static void forward(struct dnsd *d, const struct dns_query *q, const struct dnsd_client *c,
 		    const char *canon, uint32_t rule_id, unsigned int flags)
 {
 	struct pending *p;
 	int ub;
 
+	/* Reverse lookups and audit-mode would-deny answers are never cached (answer.c). */
+	if (!(flags & (FWD_PTR | FWD_WOULD_DENY)) && answer_cached(d, q, c, rule_id))
+		return;
 	if (d->n_inflight + d->n_parked >= DNSD_INFLIGHT_MAX) {
 		d->stats[ST_INFLIGHT_FULL]++;
 		d->stats[ST_SERVFAIL]++;
