@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <urcu/system.h>
 
@@ -26,6 +27,7 @@
 #include "../common/seccomp.h"
 #include "../common/shmq.h"
 #include "../proto/maps.h"
+#include "ident.h"
 #include "record.h"
 
 /* evq entries handled before the ring buffer gets another turn: a flooding dnsd must not
@@ -40,6 +42,7 @@ enum loss {
 	LOSS_EVQ_FULL,	   /* dnsd's pushes refused because the evq was full (dnsd's count) */
 	LOSS_EVQ_OVERRUN,  /* times dnsd's head ran past the queue (entries skipped) */
 	LOSS_WRITE,	   /* records that could not be built or written */
+	LOSS_RING_FULL,	   /* the kernel could not reserve a ring record (CW_CNT_EVENTS_LOST) */
 	LOSS_MAX,
 };
 
@@ -53,6 +56,7 @@ static const struct {
 	[LOSS_EVQ_FULL] = { "evq", "queue full" },
 	[LOSS_EVQ_OVERRUN] = { "evq", "producer overran the queue" },
 	[LOSS_WRITE] = { "log", "record not written" },
+	[LOSS_RING_FULL] = { "ring", "ring buffer full" },
 };
 
 struct auditd {
@@ -64,13 +68,26 @@ struct auditd {
 	uint64_t reported[LOSS_MAX];
 	uint64_t evq_full_seen; /* dnsd's dropped_full when last read */
 	int last_write_errno;
+	struct ident id;
+	/* the kernel's per-CPU loss counter (CW_AUD_FD_COUNTERS), -1 if not handed over */
+	int counters_fd;
+	int ncpus;
+	uint64_t *cnt_vals;	   /* ncpus values of one lookup */
+	uint64_t ring_full_base;   /* the counter's sum when auditd started */
+	uint64_t counters_read_ms; /* CLOCK_MONOTONIC of the last lookup */
+	/* lifecycle lines from the supervisor (CW_AUD_FD_LIFECYCLE), -1 if none */
+	int lc_fd;
+	char lc_buf[1024];
+	size_t lc_len;
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: cargowall-auditd --mode enforce|audit --user NAME [--verbose]\n"
-		   "  started by cargowall with fds 3-8 set up (policy, ready pipe, evq and its\n"
-		   "  eventfd, BPF event ring buffer, audit log); not meant to be run by hand\n");
+	fprintf(f,
+		"usage: cargowall-auditd --mode enforce|audit --user NAME [--verbose]\n"
+		"  started by cargowall with fds 3-9 set up (policy, ready pipe, evq and its\n"
+		"  eventfd, BPF event ring buffer, audit log, counters map; 10: lifecycle pipe,\n"
+		"  optional); not meant to be run by hand\n");
 }
 
 static void __attribute__((format(printf, 1, 2), noreturn)) usage_error(const char *fmt, ...)
@@ -203,6 +220,18 @@ static void write_record(struct auditd *a, json_t *rec)
 	free(line);
 }
 
+static json_t *conn_record(struct auditd *a, struct cw_conn_event *e)
+{
+	struct audit_conn_extra x = { 0 };
+
+	if (e->pid)
+		ident_sock_remember(&a->id, e);
+	else
+		x.via_cookie = ident_sock_fill(&a->id, e);
+	x.cmdline = ident_cmdline(&a->id, e->pid, e->start_ns, &x.cmdline_len);
+	return audit_conn_record(&a->ctx, e, &x);
+}
+
 static int on_ring_record(void *arg, void *data, size_t size)
 {
 	struct auditd *a = arg;
@@ -220,7 +249,9 @@ static int on_ring_record(void *arg, void *data, size_t size)
 		a->lost[LOSS_RING_INVALID]++;
 		return 0;
 	}
-	write_record(a, audit_conn_record(&a->ctx, &e));
+	/* The line is written before this callback returns, and libbpf moves the consumer
+	 * position only after it: a killed auditd leaves every unwritten record in the ring. */
+	write_record(a, conn_record(a, &e));
 	return 0;
 }
 
@@ -239,24 +270,61 @@ static bool drain_evq(struct auditd *a, unsigned int max)
 	const char *why;
 	unsigned int i;
 
+	/* peek, write, then consume: a killed auditd leaves the unwritten entry queued */
 	for (i = 0; i < max; i++) {
-		if (shmq_pop(&a->evq, &e) != 1)
+		if (shmq_peek(&a->evq, &e) != 1)
 			return false;
 		if (audit_dns_event_check(&e, &why)) {
 			log_debug("evq entry dropped: %s", why);
 			shmq_count_rejected(&a->evq);
 			a->lost[LOSS_EVQ_INVALID]++;
-			continue;
+		} else {
+			write_record(a, audit_dns_record(&a->ctx, &e));
 		}
-		write_record(a, audit_dns_record(&a->ctx, &e));
+		shmq_consume(&a->evq);
 	}
 	return true;
 }
 
-static void report_losses(struct auditd *a)
+/* Sum of CW_CNT_EVENTS_LOST over every possible CPU: 0, or -errno. */
+static int ring_full_total(struct auditd *a, uint64_t *sum)
+{
+	uint32_t key = CW_CNT_EVENTS_LOST;
+	int i;
+
+	if (bpf_map_lookup_elem(a->counters_fd, &key, a->cnt_vals))
+		return -errno;
+	*sum = 0;
+	for (i = 0; i < a->ncpus; i++)
+		*sum += a->cnt_vals[i];
+	return 0;
+}
+
+/* The kernel's ring reserve failures since auditd started, read once per tick (or when forced
+ * at the stop). Reported like the other losses: the increase since the last record. */
+static void read_ring_full(struct auditd *a, bool force)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC) / 1000000, sum;
+	int err;
+
+	if (a->counters_fd < 0 || (!force && now - a->counters_read_ms < CW_AUDIT_TICK_MS))
+		return;
+	a->counters_read_ms = now;
+	err = ring_full_total(a, &sum);
+	if (err) {
+		log_warnx("counters map lookup: %s", strerror(-err));
+		return;
+	}
+	if (sum > a->ring_full_base)
+		a->lost[LOSS_RING_FULL] = sum - a->ring_full_base;
+}
+
+static void report_losses(struct auditd *a, bool force)
 {
 	uint64_t full, now, delta;
 	int i;
+
+	read_ring_full(a, force);
 
 	/* written by dnsd: a number to report, never a size to trust */
 	full = CMM_LOAD_SHARED(a->evq.hdr->dropped_full);
@@ -284,11 +352,84 @@ static void lifecycle(struct auditd *a, const char *message)
 	write_record(a, audit_lifecycle_record(&a->ctx, clock_ns(CLOCK_REALTIME), message));
 }
 
+/* Lines from the supervisor (restarts, log reopen): each one a lifecycle record. The writer
+ * sends whole lines of at most CW_LIFECYCLE_MSG_MAX bytes in one write(2) each; a longer run
+ * without a newline is cut into records of the buffer's size rather than dropped. */
+static void read_lifecycle(struct auditd *a)
+{
+	char *nl;
+	ssize_t n;
+
+	for (;;) {
+		n = read(a->lc_fd, a->lc_buf + a->lc_len, sizeof(a->lc_buf) - 1 - a->lc_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) { /* the supervisor closed its end, or an error: stop watching it */
+			if (n < 0)
+				log_warn("lifecycle pipe");
+			close(a->lc_fd);
+			a->lc_fd = -1;
+			return;
+		}
+		a->lc_len += (size_t)n;
+		a->lc_buf[a->lc_len] = '\0';
+		while ((nl = memchr(a->lc_buf, '\n', a->lc_len)) ||
+		       a->lc_len == sizeof(a->lc_buf) - 1) {
+			size_t l = nl ? (size_t)(nl - a->lc_buf) : a->lc_len;
+
+			a->lc_buf[l] = '\0';
+			if (l)
+				lifecycle(a, a->lc_buf);
+			l += nl ? 1 : 0;
+			memmove(a->lc_buf, a->lc_buf + l, a->lc_len - l);
+			a->lc_len -= l;
+		}
+	}
+}
+
+/* The per-CPU counters map the launcher handed over: checked before the sandbox (which only
+ * lets bpf() look up). 0 or -errno. */
+static int counters_init(struct auditd *a)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+	int err;
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(CW_AUD_FD_COUNTERS, &info, &len)) {
+		err = -errno;
+		log_warnx("fd %d (counters map): %s", CW_AUD_FD_COUNTERS, strerror(-err));
+		return err;
+	}
+	if (info.type != BPF_MAP_TYPE_PERCPU_ARRAY || info.value_size != sizeof(uint64_t) ||
+	    info.max_entries <= CW_CNT_EVENTS_LOST) {
+		log_warnx("fd %d is not the per-CPU counters map", CW_AUD_FD_COUNTERS);
+		return -EINVAL;
+	}
+	a->ncpus = libbpf_num_possible_cpus();
+	if (a->ncpus <= 0) {
+		log_warnx("possible CPUs: %s", strerror(-a->ncpus));
+		return a->ncpus ? a->ncpus : -EINVAL;
+	}
+	/* a per-CPU lookup fills one value per possible CPU, each rounded up to 8 bytes */
+	a->cnt_vals = calloc((size_t)a->ncpus, sizeof(uint64_t));
+	if (!a->cnt_vals)
+		return -ENOMEM;
+	a->counters_fd = CW_AUD_FD_COUNTERS;
+	err = ring_full_total(a, &a->ring_full_base);
+	if (err)
+		log_warnx("counters map lookup: %s", strerror(-err));
+	return err;
+}
+
 /* Every fd the launcher promised must be open; the log must be writable and appending. */
 static int check_fds(void)
 {
 	static const int fds[] = { CW_FD_POLICY,       CW_FD_READY,	  CW_AUD_FD_EVQ,
-				   CW_AUD_FD_EVQ_BELL, CW_AUD_FD_RINGBUF, CW_AUD_FD_LOG };
+				   CW_AUD_FD_EVQ_BELL, CW_AUD_FD_RINGBUF, CW_AUD_FD_LOG,
+				   CW_AUD_FD_COUNTERS };
 	size_t i;
 	int fl;
 
@@ -322,7 +463,7 @@ static int run(struct auditd *a, const sigset_t *run_mask)
 	/* Allowed-connection events are submitted without a wakeup (bpf/cargowall.bpf.c): read
 	 * the ring on this tick too. */
 	static const struct timespec tick = { 0, CW_AUDIT_TICK_MS * 1000000L };
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	bool more = false;
 	int n;
 
@@ -330,8 +471,10 @@ static int run(struct auditd *a, const sigset_t *run_mask)
 	pfd[0].events = POLLIN;
 	pfd[1].fd = a->evq.efd;
 	pfd[1].events = POLLIN;
+	pfd[2].fd = a->lc_fd;
+	pfd[2].events = POLLIN;
 	while (!child_stop_signal()) {
-		n = ppoll(pfd, 2, more ? &zero : &tick, run_mask);
+		n = ppoll(pfd, a->lc_fd >= 0 ? 3 : 2, more ? &zero : &tick, run_mask);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -354,7 +497,9 @@ static int run(struct auditd *a, const sigset_t *run_mask)
 				shmq_clear_doorbell(&a->evq);
 			more = drain_evq(a, EVQ_BATCH);
 		}
-		report_losses(a);
+		if (a->lc_fd >= 0 && pfd[2].revents)
+			read_lifecycle(a);
+		report_losses(a, false);
 	}
 	return 0;
 }
@@ -377,6 +522,9 @@ int main(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	a.evq.memfd = a.evq.efd = -1;
+	a.counters_fd = -1;
+	a.id.proc_dirfd = -1;
+	a.lc_fd = fcntl(CW_AUD_FD_LIFECYCLE, F_GETFD) < 0 ? -1 : CW_AUD_FD_LIFECYCLE;
 	a.log_fd = CW_AUD_FD_LOG;
 	a.ctx.mode = strcmp(opt.mode, "audit") ? CW_MODE_ENFORCE : CW_MODE_AUDIT;
 	a.ctx.policy = &pol;
@@ -400,6 +548,19 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	a.evq_full_seen = CMM_LOAD_SHARED(a.evq.hdr->dropped_full);
+	err = counters_init(&a);
+	if (err)
+		goto out;
+	/* /proc stays reachable after the drop: cmdline and stat are world-readable */
+	err = ident_init(&a.id, "/proc", sysconf(_SC_CLK_TCK));
+	if (err) {
+		log_warnx("/proc: %s", strerror(-err));
+		goto out;
+	}
+	if (a.lc_fd >= 0 && fcntl(a.lc_fd, F_SETFL, fcntl(a.lc_fd, F_GETFL) | O_NONBLOCK) < 0) {
+		log_warn("fd %d (lifecycle pipe): set O_NONBLOCK", a.lc_fd);
+		a.lc_fd = -1;
+	}
 	a.rb = ring_buffer__new(CW_AUD_FD_RINGBUF, on_ring_record, &a, NULL);
 	if (!a.rb) {
 		err = -errno;
@@ -430,10 +591,12 @@ int main(int argc, char **argv)
 	consume_ring(&a);
 	for (n = 0; n <= CW_EVQ_CAPACITY / EVQ_BATCH && drain_evq(&a, EVQ_BATCH); n++)
 		; /* bounded: dnsd may keep pushing, but what was queued at the stop fits */
-	report_losses(&a);
+	report_losses(&a, true);
 	lifecycle(&a, err ? "auditd stopped on error" : "auditd stopped");
 	log_info("stopped");
 out:
+	ident_free(&a.id);
+	free(a.cnt_vals);
 	ring_buffer__free(a.rb);
 	if (a.evq.hdr)
 		shmq_detach(&a.evq);

@@ -175,11 +175,16 @@ json_t *audit_matched_rule(const struct audit_ctx *c, uint32_t rule_id)
 int audit_conn_event_check(const struct cw_conn_event *e, const char **why)
 {
 	if (e->type != CW_EV_CONN_ALLOWED && e->type != CW_EV_CONN_BLOCKED &&
-	    e->type != CW_EV_PROTOCOL_BLOCKED) {
+	    e->type != CW_EV_PROTOCOL_BLOCKED && e->type != CW_EV_STEP_BOUNDARY) {
 		*why = "unknown event type";
 		return -EINVAL;
 	}
-	if (e->family != 4 && e->family != 6 && e->type != CW_EV_PROTOCOL_BLOCKED) {
+	if (e->type == CW_EV_STEP_BOUNDARY && !e->step) {
+		*why = "step boundary without a step ordinal";
+		return -EINVAL;
+	}
+	if (e->family != 4 && e->family != 6 && e->type != CW_EV_PROTOCOL_BLOCKED &&
+	    e->type != CW_EV_STEP_BOUNDARY) {
 		*why = "unknown address family";
 		return -EINVAL;
 	}
@@ -333,7 +338,129 @@ static int protocol_fields(json_t *o, const struct cw_conn_event *e)
 	return bad;
 }
 
-json_t *audit_conn_record(const struct audit_ctx *c, const struct cw_conn_event *e)
+size_t audit_exe_path(const struct cw_conn_event *e, char *buf, size_t len)
+{
+	unsigned int n = e->exe_parts < CW_EXE_PARTS ? e->exe_parts : CW_EXE_PARTS;
+	size_t off = 0, l;
+	int i;
+
+	if (!len)
+		return 0;
+	buf[0] = '\0';
+	for (i = (int)n - 1; i >= 0; i--) {
+		l = strnlen(e->exe[i], CW_EXE_PART_LEN);
+		if (off + 1 + l >= len)
+			break;
+		buf[off++] = '/';
+		memcpy(buf + off, e->exe[i], l);
+		off += l;
+		buf[off] = '\0';
+	}
+	return off;
+}
+
+static bool is_hex_id(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+int audit_container_id(const char *cgname, size_t len, char id[AUDIT_CONTAINER_ID_LEN + 1])
+{
+	/* systemd drivers name the scope <runtime>-<id>.scope; cgroupfs drivers use the bare id */
+	static const char *const prefixes[] = { "docker-", "cri-containerd-", "crio-", "libpod-",
+						"" };
+	static const char scope[] = ".scope";
+	size_t n = strnlen(cgname, len), p, rest;
+	bool cut = len && n >= len - 1;
+	size_t i;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		p = strlen(prefixes[i]);
+		if (n < p + AUDIT_CONTAINER_ID_LEN || strncmp(cgname, prefixes[i], p))
+			continue;
+		if (!is_hex_id(cgname + p, AUDIT_CONTAINER_ID_LEN))
+			continue;
+		rest = n - p - AUDIT_CONTAINER_ID_LEN;
+		if (!p) {
+			if (rest) /* a bare id is the whole name */
+				continue;
+		} else if (rest > sizeof(scope) - 1 || memcmp(cgname + n - rest, scope, rest) ||
+			   (rest < sizeof(scope) - 1 && !cut)) {
+			continue; /* only a name the kernel cut may lack (part of) ".scope" */
+		}
+		memcpy(id, cgname + p, AUDIT_CONTAINER_ID_LEN);
+		id[AUDIT_CONTAINER_ID_LEN] = '\0';
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Who: process fields from the kernel (or the socket's earlier event), cmdline from /proc. */
+static int identity_fields(json_t *o, const struct cw_conn_event *e,
+			   const struct audit_conn_extra *x)
+{
+	char path[CW_EXE_PARTS * (CW_EXE_PART_LEN + 1) + 1], cid[AUDIT_CONTAINER_ID_LEN + 1];
+	int bad = 0;
+
+	/* pid 0: the hook ran without process context (TC); pid/uid/comm would be noise */
+	if (e->pid) {
+		bad |= json_object_set_new(o, "pid", json_integer(e->pid));
+		bad |= json_object_set_new(o, "tid", json_integer(e->tid));
+		bad |= json_object_set_new(o, "ppid", json_integer(e->ppid));
+		bad |= json_object_set_new(o, "uid", json_integer(e->uid));
+		bad |= json_object_set_new(o, "process",
+					   audit_json_bytes(e->comm, sizeof(e->comm)));
+		if (audit_exe_path(e, path, sizeof(path))) {
+			bad |= json_object_set_new(o, "exe", audit_json_bytes(path, sizeof(path)));
+			if (e->flags & CW_EVF_EXE_TRUNC)
+				bad |= json_object_set_new(o, "exe_truncated", json_true());
+		}
+		if (x && x->cmdline)
+			bad |= json_object_set_new(o, "cmdline",
+						   audit_json_bytes(x->cmdline, x->cmdline_len));
+		else
+			bad |= json_object_set_new(o, "cmdline", json_string("unknown"));
+		if (x && x->via_cookie)
+			bad |= json_object_set_new(o, "identity", json_string("socket"));
+	}
+	/* 0: not in any step (no step parent, or a process outside the steps) */
+	if (e->step)
+		bad |= json_object_set_new(o, "step_ordinal", json_integer(e->step));
+	if (!audit_container_id(e->cgname, sizeof(e->cgname), cid))
+		bad |= json_object_set_new(o, "container_id", json_string(cid));
+	return bad;
+}
+
+/* A child of the step parent started: the step's first process (it has not exec()ed yet, so
+ * its comm is still the parent's). */
+static json_t *step_record(const struct cw_conn_event *e, uint64_t realtime_ns)
+{
+	json_t *o = record_start(realtime_ns, "step_boundary", false, false);
+	int bad = 0;
+
+	if (!o)
+		return NULL;
+	bad |= json_object_set_new(o, "step_ordinal", json_integer(e->step));
+	bad |= json_object_set_new(o, "pid", json_integer(e->pid));
+	bad |= json_object_set_new(o, "ppid", json_integer(e->ppid));
+	bad |= json_object_set_new(o, "uid", json_integer(e->uid));
+	bad |= json_object_set_new(o, "process", audit_json_bytes(e->comm, sizeof(e->comm)));
+	if (e->cgroup_id)
+		bad |= json_object_set_new(o, "cgroup_id", json_u64(e->cgroup_id));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *audit_conn_record(const struct audit_ctx *c, const struct cw_conn_event *e,
+			  const struct audit_conn_extra *x)
 {
 	bool blocked, would_deny, denied = e->type != CW_EV_CONN_ALLOWED;
 	uint64_t realtime_ns = e->ts_ns + (uint64_t)c->mono_to_realtime_ns;
@@ -341,6 +468,8 @@ json_t *audit_conn_record(const struct audit_ctx *c, const struct cw_conn_event 
 	int bad = 0;
 	json_t *o;
 
+	if (e->type == CW_EV_STEP_BOUNDARY)
+		return step_record(e, realtime_ns);
 	verdict(c, denied, e->flags, &blocked, &would_deny);
 	o = record_start(realtime_ns,
 			 e->type == CW_EV_PROTOCOL_BLOCKED ? "protocol_blocked" :
@@ -361,14 +490,7 @@ json_t *audit_conn_record(const struct audit_ctx *c, const struct cw_conn_event 
 			o, "protocol",
 			json_string(audit_protocol_name(e->protocol, pbuf, sizeof(pbuf))));
 	}
-	/* pid 0: the hook ran without process context (TC); pid/uid/comm would be noise */
-	if (e->pid) {
-		bad |= json_object_set_new(o, "pid", json_integer(e->pid));
-		bad |= json_object_set_new(o, "tid", json_integer(e->tid));
-		bad |= json_object_set_new(o, "uid", json_integer(e->uid));
-		bad |= json_object_set_new(o, "process",
-					   audit_json_bytes(e->comm, sizeof(e->comm)));
-	}
+	bad |= identity_fields(o, e, x);
 	if (e->cgroup_id)
 		bad |= json_object_set_new(o, "cgroup_id", json_u64(e->cgroup_id));
 	bad |= json_object_set_new(o, "matched_rule", audit_matched_rule(c, e->rule_id));
@@ -376,6 +498,8 @@ json_t *audit_conn_record(const struct audit_ctx *c, const struct cw_conn_event 
 	bad |= json_object_set_new(o, "hook", json_string(hook_name(e->hook, hbuf, sizeof(hbuf))));
 	if (e->flags & CW_EVF_NO_PACKET)
 		bad |= json_object_set_new(o, "no_packet", json_true());
+	/* a kernel side without burst dedupe leaves 0: the record is one event */
+	bad |= json_object_set_new(o, "count", json_integer(e->count ? e->count : 1));
 	if (bad) {
 		json_decref(o);
 		return NULL;

@@ -4,6 +4,7 @@
 #ifndef CW_AUDITD_RECORD_H
 #define CW_AUDITD_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,9 +49,33 @@ json_t *audit_matched_rule(const struct audit_ctx *c, uint32_t rule_id);
 int audit_conn_event_check(const struct cw_conn_event *e, const char **why);
 int audit_dns_event_check(const struct cw_dns_event *e, const char **why);
 
-/* Build one record (caller json_decref()s it). The event must have passed its check.
- * NULL only on allocation failure. */
-json_t *audit_conn_record(const struct audit_ctx *c, const struct cw_conn_event *e);
+/* What auditd adds to a kernel event from /proc and its caches (auditd/ident.h). */
+struct audit_conn_extra {
+	const char *cmdline; /* NULL: "unknown" (gone, pid reused, no start time) */
+	size_t cmdline_len;
+	bool via_cookie; /* identity taken from an earlier event of the same socket */
+};
+
+/* Build one record (caller json_decref()s it). The event must have passed its check. x may be
+ * NULL (no cmdline known). NULL only on allocation failure. Besides DESIGN.md §7's fields a
+ * connection record carries:
+ *   count          identical denials this record stands for (the kernel's burst dedupe), >= 1
+ *   exe            the executable's path as the kernel captured it at the hook
+ *   exe_truncated  true when that path lost components (too deep, or a name cut at 31 bytes)
+ *   ppid, cmdline  cmdline "unknown" when /proc no longer shows that very process
+ *   container_id   from the leaf name of the task's cgroup (audit_container_id), else absent
+ *   identity       "socket": a TC event's process fields come from its socket's connect() */
+json_t *audit_conn_record(const struct audit_ctx *c, const struct cw_conn_event *e,
+			  const struct audit_conn_extra *x);
+/* The executable path of an event: exe[] joined leaf last ("/usr/bin/curl"), NUL-terminated,
+ * raw bytes (escape with audit_json_bytes). Its length, or 0 when the event has none. */
+size_t audit_exe_path(const struct cw_conn_event *e, char *buf, size_t len);
+/* The container id in a cgroup directory name: docker-<id>.scope, <id> (cgroupfs drivers),
+ * cri-containerd-<id>.scope, crio-<id>.scope, libpod-<id>.scope, where <id> is 64 lowercase hex
+ * digits. A name that filled its buffer (len - 1 bytes or more: the kernel cut it) may lack the
+ * ".scope". 0 with id[] set (65 bytes), or -ENOENT (conmon scopes, slices, anything else). */
+#define AUDIT_CONTAINER_ID_LEN 64
+int audit_container_id(const char *cgname, size_t len, char id[AUDIT_CONTAINER_ID_LEN + 1]);
 json_t *audit_dns_record(const struct audit_ctx *c, const struct cw_dns_event *e);
 json_t *audit_lifecycle_record(const struct audit_ctx *c, uint64_t realtime_ns,
 			       const char *message);

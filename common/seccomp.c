@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/bpf.h>
 #include <linux/netlink.h>
 #include <linux/sockios.h>
 #include <seccomp.h>
@@ -186,10 +187,17 @@ static const struct sandbox_rule dnsd_rules[] = {
 	END,
 };
 
-/* cargowall-auditd: one thread, ppoll on the ring buffer's epoll fd and the evq doorbell, then
- * write(2) to the log fd it was handed. No sockets, no files, no threads. */
+/* cargowall-auditd: one thread, ppoll on the ring buffer's epoll fd, the evq doorbell and the
+ * supervisor's lifecycle pipe, then write(2) to the log fd it was handed. Read-only opens under
+ * /proc (PID/stat and PID/cmdline: world-readable files, read for cmdline), and bpf() only to
+ * look up the loss counter in the map it was handed. No sockets, no threads. */
 static const struct sandbox_rule auditd_rules[] = {
-	ALLOW(preadv2),	     ALLOW(write),	  ALLOW(close),		  NO_FILES,
+	ALLOW(preadv2),
+	ALLOW(read),
+	ALLOW(write),
+	ALLOW(close),
+	ALLOW_MASK(openat, 2, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY, "read-only"),
+	ALLOW_EQ(bpf, 0, BPF_MAP_LOOKUP_ELEM, "BPF_MAP_LOOKUP_ELEM"),
 	ALLOW(ppoll),	     ALLOW(brk),	  NO_EXEC(mmap),	  NO_EXEC(mprotect),
 	ALLOW(munmap),	     ALLOW(mremap),	  ALLOW(madvise),	  ALLOW(futex),
 	ALLOW(getpid),	     ALLOW(gettid),	  ALLOW(clock_gettime),	  ALLOW(rt_sigprocmask),

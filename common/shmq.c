@@ -247,6 +247,33 @@ int shmq_pop(struct shmq *q, void *buf)
 	return 1;
 }
 
+int shmq_peek(struct shmq *q, void *buf)
+{
+	uint64_t head = CMM_LOAD_SHARED(q->hdr->head);
+	uint64_t tail = q->local_tail;
+
+	if (head == tail)
+		return 0;
+	if (head - tail > q->capacity) {
+		/* hostile, as in shmq_pop: skip to its head */
+		q->hostile++;
+		uatomic_add(&q->hdr->rejected, 1);
+		q->local_tail = head;
+		CMM_STORE_SHARED(q->hdr->tail, head);
+		return 0;
+	}
+	cmm_smp_rmb(); /* head before slot contents */
+	memcpy(buf, q->slots + (size_t)(tail & (q->capacity - 1)) * q->slot_size, q->slot_size);
+	return 1;
+}
+
+void shmq_consume(struct shmq *q)
+{
+	cmm_smp_mb(); /* finish copying before the producer may reuse the slot */
+	q->local_tail++;
+	CMM_STORE_SHARED(q->hdr->tail, q->local_tail);
+}
+
 void shmq_publish_applied(struct shmq *q)
 {
 	cmm_smp_wmb();

@@ -44,6 +44,12 @@ uint64_t shmq_applied(const struct shmq *q);
  * A producer head that runs more than `capacity` ahead is hostile: counted, and the consumer
  * skips to it (entries in between are lost, never read half-written). */
 int shmq_pop(struct shmq *q, void *buf);
+/* Consumer: like shmq_pop, but the entry stays queued until shmq_consume(): a consumer that
+ * dies in between (auditd killed before the entry's line was written) leaves it for the next
+ * one. 1 = got one, 0 = empty (a hostile head is skipped as in shmq_pop). */
+int shmq_peek(struct shmq *q, void *buf);
+/* Consumer: drop the entry shmq_peek() returned. */
+void shmq_consume(struct shmq *q);
 /* Consumer: everything popped so far is applied; publish and wake waiters. */
 void shmq_publish_applied(struct shmq *q);
 /* Consumer: count an entry refused after validation. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../common/policy.h"
@@ -20,6 +21,19 @@
 #define CW_CHILD_READY_TIMEOUT_MS 10000
 /* How long stop waits for the supervisor, and the supervisor for each child. */
 #define CW_STOP_TIMEOUT_MS 10000
+/* Restarts of a child that died (supervise.c): the first after 50 ms, each next one after twice
+ * the wait, at most 5 s; a child that stayed up 30 s starts over at 50 ms. After 10 restarts in a
+ * row that each died within 30 s the supervisor stops trying (a crash loop only burns CPU): it
+ * keeps running, the pinned programs keep enforcing (fail closed), `status` says degraded. */
+#define CW_RESTART_BACKOFF_MIN_MS 50
+#define CW_RESTART_BACKOFF_MAX_MS 5000
+#define CW_RESTART_STABLE_MS 30000
+#define CW_RESTART_RAPID_MAX 10
+/* A lifecycle message the supervisor hands auditd (one line, one write(2), < PIPE_BUF). */
+#define CW_LIFECYCLE_MSG_MAX 512
+
+/* The runner process whose children are workflow steps (GitHub's actions/runner). */
+#define CW_STEP_PARENT_COMM "Runner.Worker"
 
 struct launch_opts {
 	const char *config;
@@ -38,6 +52,9 @@ struct launch_opts {
 	bool allow_private; /* --allow-private-answers */
 	bool allow_raw;	    /* --allow-raw-sockets */
 	bool scoped;	    /* cargowall run: a fresh cgroup, no TC on any interface */
+	/* Step attribution: the process whose children each start a workflow step (--step-parent,
+	 * else the Runner.Worker among start's ancestors); 0 = none. */
+	pid_t step_parent;
 };
 
 /* What start recorded in <state-dir>/state.json, so that stop and status need no options. */
@@ -57,6 +74,27 @@ struct launch_state {
 enum { CH_ENFORCER, CH_AUDITD, CH_DNSD, CH_MAX };
 extern const char *const ch_name[CH_MAX];
 
+/* What the supervisor knows of one child (supervise.c). */
+enum child_state {
+	CHS_DOWN,     /* not started, stopped, or dead and not to be restarted (see gave_up) */
+	CHS_STARTING, /* forked, waiting for its "R" on ready_fd */
+	CHS_RUNNING,
+	CHS_BACKOFF, /* dead; restarted at due_ms */
+};
+
+struct child_proc {
+	enum child_state state;
+	int pidfd;	   /* pidfd_open() right after fork: signals never reach a recycled pid */
+	int ready_fd;	   /* CHS_STARTING: read end of its ready pipe */
+	uint64_t start_ms; /* CLOCK_MONOTONIC when forked */
+	uint64_t due_ms;   /* CHS_BACKOFF: when to restart; CHS_STARTING: ready deadline */
+	unsigned int backoff_ms;
+	unsigned int rapid;    /* restarts in a row that died within CW_RESTART_STABLE_MS */
+	unsigned int restarts; /* since start */
+	bool respawn_now;      /* exit was asked for (SIGHUP's auditd restart): no backoff */
+	bool gave_up;
+};
+
 struct start_ctx {
 	struct launch_opts o;
 	struct launch_state st;
@@ -72,6 +110,14 @@ struct start_ctx {
 	pid_t pid[CH_MAX];
 	char cg[CH_MAX][PATH_MAX + 16];
 	int report_fd; /* daemon mode: the waiting `start` reads the outcome here */
+	struct child_proc ch[CH_MAX];
+	/* O_PATH fds of the daemons' cgroup dirs (cg_fd[k]), of cg_base and of its parent: a
+	 * restart joins, and teardown removes, through them even when the path no longer leads
+	 * there (another tool's mount of the hierarchy that start found went away) */
+	int cg_fd[CH_MAX], cg_base_fd, cg_parent_fd;
+	/* lifecycle messages to auditd (CW_AUD_FD_LIFECYCLE): a pipe the supervisor holds both
+	 * ends of, so messages written while auditd is down wait for the next one */
+	int lc_rd, lc_wr;
 };
 
 /* start.c: options, policy, checks and the shared resources, before anything runs. 0, or the
@@ -80,9 +126,23 @@ int start_setup(struct start_ctx *c, int argc, char **argv, bool scoped);
 /* daemon.c: fork the supervisor, which starts the trio; 0 once it reported live (*pid set), 1
  * after printing why it failed (it undid everything). */
 int daemon_start(struct start_ctx *c, pid_t *pid);
-/* The supervisor itself (--foreground runs it in place): start the trio, wait for SIGTERM or
- * SIGINT, tear down. Its exit status. */
+/* The supervisor itself (--foreground runs it in place): start the trio, restart what dies,
+ * reopen the audit log on SIGHUP, wait for SIGTERM or SIGINT, tear down. Its exit status. */
 int supervise(struct start_ctx *c);
+/* daemon.c, for supervise.c: fork+exec child k with its argv and fds, in its cgroup, with a
+ * fresh ready pipe (ch[k]: CHS_STARTING, pidfd, ready_fd). 0 or -errno (nothing left then). */
+int child_spawn(struct start_ctx *c, int k);
+/* Stop child k (SIGTERM through its pidfd, SIGKILL after CW_STOP_TIMEOUT_MS) and reap it. */
+void child_stop(struct start_ctx *c, int k);
+/* Everything start made, in reverse (children, pins, cgroups, state files). */
+void teardown(struct start_ctx *c);
+/* supervise.c: restart what dies, SIGHUP; returns on SIGTERM or SIGINT (sfd: signalfd of
+ * SIGTERM, SIGINT, SIGCHLD, SIGHUP, all blocked). */
+void supervise_loop(struct start_ctx *c, int sfd);
+/* CLOCK_MONOTONIC in ms. */
+uint64_t now_ms(void);
+/* supervise.c: a lifecycle record for the audit log, and the same line on stderr. */
+void lifecycle_msg(struct start_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int cmd_start(int argc, char **argv);
 int cmd_run(int argc, char **argv);
@@ -96,10 +156,18 @@ int launch_build_policy(const struct launch_opts *o, struct policy *p);
 
 int state_write(const char *state_dir, const struct launch_state *st);
 int state_read(const char *state_dir, struct launch_state *st);
+/* <name>.pid, and <name>.start: the process's start time (/proc/PID/stat field 22), which
+ * `stop` and `status` compare before they trust the pid. */
 int pidfile_write(const char *state_dir, const char *name, int pid);
 int pidfile_read(const char *state_dir, const char *name);
-/* Is pid alive and one of ours (its exe in our own directory)? */
+void pidfile_remove(const char *state_dir, const char *name);
+/* Is pid alive and named like one of ours (/proc/PID/stat comm "cargowall*")? Only for
+ * messages: before signalling, proc_open_ours(). */
 bool pid_is_ours(int pid);
+/* A pidfd for the process recorded as <name> in the state dir, if it is still that process
+ * (same start time, comm "cargowall*"); *pid set. The pidfd, or -errno (-ESRCH: gone or not
+ * ours). */
+int proc_open_ours(const char *state_dir, const char *name, int *pid);
 /* Run `cargowall-enforcer --cleanup` for the recorded state. 0 when nothing is left. */
 int run_enforcer_cleanup(const struct launch_state *st);
 void state_remove_cgroups(const struct launch_state *st);

@@ -35,6 +35,80 @@
 #include "../proto/maps.h"
 #include "launcher.h"
 
+/* The parent pid and comm of pid, from /proc/PID/stat ("pid (comm) state ppid ..."; the comm
+ * may hold spaces and parentheses: it ends at the last ')'). 0 or -errno. */
+static int proc_parent(pid_t pid, pid_t *ppid, char *comm, size_t comm_len)
+{
+	char path[64], buf[512], *open_paren, *close_paren;
+	ssize_t n;
+	long v;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	open_paren = strchr(buf, '(');
+	close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren < open_paren ||
+	    sscanf(close_paren + 1, " %*c %ld", &v) != 1 || v < 0)
+		return -EIO;
+	snprintf(comm, comm_len, "%.*s", (int)(close_paren - open_paren - 1), open_paren + 1);
+	*ppid = (pid_t)v;
+	return 0;
+}
+
+/* GitHub's runner starts each step as a child of its Runner.Worker process, and the action
+ * runs `cargowall start` from one of them: the nearest ancestor of that name is the step
+ * parent. None (a systemd unit, a shell) leaves step attribution off. */
+static pid_t find_runner_worker(void)
+{
+	pid_t pid = getppid(), ppid;
+	char comm[64];
+	int depth;
+
+	for (depth = 0; depth < 64 && pid > 1; depth++) {
+		if (proc_parent(pid, &ppid, comm, sizeof(comm)))
+			return 0;
+		if (!strcmp(comm, CW_STEP_PARENT_COMM))
+			return pid;
+		pid = ppid;
+	}
+	return 0;
+}
+
+/* --step-parent PID (a live process), or "none". */
+static int parse_step_parent(const char *arg, pid_t *out)
+{
+	char comm[64], *end;
+	unsigned long v;
+	pid_t ppid;
+
+	if (!strcmp(arg, "none")) {
+		*out = 0;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || v < 2 || v > INT32_MAX || arg[0] == '-' ||
+	    arg[0] == '+') {
+		fprintf(stderr, "cargowall: --step-parent: \"%s\": not a process id (or none)\n",
+			arg);
+		return -EINVAL;
+	}
+	if (proc_parent((pid_t)v, &ppid, comm, sizeof(comm))) {
+		fprintf(stderr, "cargowall: --step-parent: no process %lu\n", v);
+		return -ESRCH;
+	}
+	*out = (pid_t)v;
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct launch_opts *o)
 {
 	enum {
@@ -56,6 +130,7 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 		O_AUDITD_USER,
 		O_PRIVATE,
 		O_RAW,
+		O_STEP_PARENT,
 	};
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, O_CONFIG },
@@ -76,8 +151,10 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 		{ "auditd-user", required_argument, NULL, O_AUDITD_USER },
 		{ "allow-private-answers", no_argument, NULL, O_PRIVATE },
 		{ "allow-raw-sockets", no_argument, NULL, O_RAW },
+		{ "step-parent", required_argument, NULL, O_STEP_PARENT },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool step_parent_given = false;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -146,6 +223,11 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 		case O_RAW:
 			o->allow_raw = true;
 			break;
+		case O_STEP_PARENT:
+			if (parse_step_parent(optarg, &o->step_parent))
+				return -EINVAL;
+			step_parent_given = true;
+			break;
 		default:
 			fprintf(stderr, "cargowall: start: see `cargowall --help`\n");
 			return -EINVAL;
@@ -155,6 +237,8 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 		fprintf(stderr, "cargowall: start: unexpected argument \"%s\"\n", argv[optind]);
 		return -EINVAL;
 	}
+	if (!step_parent_given)
+		o->step_parent = find_runner_worker();
 	if (!o->mode)
 		o->mode = "enforce";
 	if (strcmp(o->mode, "enforce") && strcmp(o->mode, "audit")) {

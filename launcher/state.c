@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -50,25 +52,6 @@ const char *self_dir(void)
 	return dir;
 }
 
-bool pid_is_ours(int pid)
-{
-	char link[64], exe[PATH_MAX], *slash;
-	ssize_t n;
-
-	if (pid <= 0 || kill(pid, 0) < 0)
-		return false;
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	n = readlink(link, exe, sizeof(exe) - 1);
-	if (n < 0)
-		return false;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return false;
-	*slash = '\0';
-	return !strcmp(exe, self_dir()) && !strncmp(slash + 1, "cargowall", 9);
-}
-
 static int write_file(const char *dir, const char *name, const char *text)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
@@ -91,24 +74,94 @@ static int write_file(const char *dir, const char *name, const char *text)
 	return err;
 }
 
+/* From /proc/PID/stat, readable without ptrace rights (unlike /proc/PID/exe, which our
+ * non-dumpable children hide): the command name and the start time in clock ticks since boot,
+ * which together with the pid name one process for good. 0, or -errno (-ESRCH: no such pid). */
+static int proc_stat(int pid, char *comm, size_t comm_len, unsigned long long *start)
+{
+	char path[64], buf[1024], *open_paren, *close_paren, *p;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses, so the last ')' */
+	open_paren = strchr(buf, '(');
+	close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren < open_paren)
+		return -EINVAL;
+	snprintf(comm, comm_len, "%.*s", (int)(close_paren - open_paren - 1), open_paren + 1);
+	/* fields after comm start at 3 (state); starttime is 22 */
+	p = close_paren + 1;
+	for (field = 3; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -EINVAL;
+	errno = 0;
+	*start = strtoull(p + 1, NULL, 10);
+	if (errno || !*start)
+		return -EINVAL;
+	return 0;
+}
+
+bool pid_is_ours(int pid)
+{
+	unsigned long long start;
+	char comm[64];
+
+	return pid > 0 && proc_stat(pid, comm, sizeof(comm), &start) == 0 &&
+	       !strncmp(comm, "cargowall", 9);
+}
+
+static int write_file(const char *dir, const char *name, const char *text);
+
 int pidfile_write(const char *state_dir, const char *name, int pid)
 {
-	char file[64], text[32];
+	char file[64], text[32], comm[64];
+	unsigned long long start;
+	int ret;
 
+	/* the start time first: a pid file is only ever trusted together with it */
+	ret = proc_stat(pid, comm, sizeof(comm), &start);
+	if (ret)
+		return ret;
+	snprintf(file, sizeof(file), "%s.start", name);
+	snprintf(text, sizeof(text), "%llu\n", start);
+	ret = write_file(state_dir, file, text);
+	if (ret)
+		return ret;
 	snprintf(file, sizeof(file), "%s.pid", name);
 	snprintf(text, sizeof(text), "%d\n", pid);
 	return write_file(state_dir, file, text);
 }
 
-int pidfile_read(const char *state_dir, const char *name)
+void pidfile_remove(const char *state_dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s.pid", state_dir, name);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s.start", state_dir, name);
+	unlink(path);
+}
+
+static int read_number(const char *state_dir, const char *file, unsigned long long max,
+		       unsigned long long *out)
 {
 	char path[PATH_MAX], buf[32];
-	unsigned long v;
+	unsigned long long v;
 	char *end;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s.pid", state_dir, name);
+	snprintf(path, sizeof(path), "%s/%s", state_dir, file);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -118,10 +171,61 @@ int pidfile_read(const char *state_dir, const char *name)
 		return -EINVAL;
 	buf[n] = '\0';
 	errno = 0;
-	v = strtoul(buf, &end, 10);
-	if (errno || end == buf || (*end && *end != '\n') || v == 0 || v > INT_MAX)
+	v = strtoull(buf, &end, 10);
+	if (errno || end == buf || (*end && *end != '\n') || v == 0 || v > max)
 		return -EINVAL;
-	return (int)v;
+	*out = v;
+	return 0;
+}
+
+int pidfile_read(const char *state_dir, const char *name)
+{
+	unsigned long long v;
+	char file[64];
+	int ret;
+
+	snprintf(file, sizeof(file), "%s.pid", name);
+	ret = read_number(state_dir, file, INT_MAX, &v);
+	return ret ? ret : (int)v;
+}
+
+/* Is pid the process the state dir recorded as <name>? */
+static bool same_process(int pid, unsigned long long want_start)
+{
+	unsigned long long start;
+	char comm[64];
+
+	return proc_stat(pid, comm, sizeof(comm), &start) == 0 && start == want_start &&
+	       !strncmp(comm, "cargowall", 9);
+}
+
+int proc_open_ours(const char *state_dir, const char *name, int *pid_out)
+{
+	unsigned long long start;
+	char file[64];
+	int pid, fd, ret;
+
+	*pid_out = 0;
+	pid = pidfile_read(state_dir, name);
+	if (pid < 0)
+		return pid;
+	*pid_out = pid;
+	snprintf(file, sizeof(file), "%s.start", name);
+	ret = read_number(state_dir, file, ULLONG_MAX, &start);
+	if (ret)
+		return ret == -ENOENT ? -ESRCH : ret;
+	if (!same_process(pid, start))
+		return -ESRCH;
+	fd = pidfd_open(pid, 0);
+	if (fd < 0)
+		return errno == ESRCH ? -ESRCH : -errno;
+	/* The pid could have been recycled between the check and pidfd_open: check again; from
+	 * now on the pidfd names that one process whatever happens to the number. */
+	if (!same_process(pid, start)) {
+		close(fd);
+		return -ESRCH;
+	}
+	return fd;
 }
 
 int state_write(const char *state_dir, const struct launch_state *st)
@@ -229,24 +333,43 @@ int run_enforcer_cleanup(const struct launch_state *st)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
-static void sleep_ms(long ms)
+/* Wait until the process behind pidfd has exited (it is not our child: nothing to reap). */
+static bool wait_gone(int pidfd, int timeout_ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 
-	nanosleep(&ts, NULL);
+	return poll(&pfd, 1, timeout_ms) > 0;
 }
 
-/* Wait for a process that is not our child to go away. */
-static bool wait_gone(int pid, long timeout_ms)
+/* SIGTERM the process recorded as <name>, SIGKILL if it does not go; only through a pidfd of
+ * the very process the state dir recorded. */
+static void stop_recorded(const char *dir, const char *name)
 {
-	long waited;
+	int pid, fd = proc_open_ours(dir, name, &pid);
 
-	for (waited = 0; waited < timeout_ms; waited += 10) {
-		if (kill(pid, 0) < 0 && errno == ESRCH)
-			return true;
-		sleep_ms(10);
+	if (fd < 0) {
+		if (pid > 0 && fd != -ESRCH)
+			log_warnx("%s (pid %d): cannot tell whether it is ours: %s; not signalled",
+				  name, pid, strerror(-fd));
+		return;
 	}
-	return false;
+	if (pidfd_send_signal(fd, SIGTERM, NULL, 0) == 0 && !wait_gone(fd, CW_STOP_TIMEOUT_MS)) {
+		log_warnx("%s %d did not stop in time; killing it", name, pid);
+		pidfd_send_signal(fd, SIGKILL, NULL, 0);
+		wait_gone(fd, 1000);
+	}
+	close(fd);
+}
+
+/* Is the process recorded as <name> alive and ours? Its pid in *pid (0 when none). */
+static bool recorded_alive(const char *dir, const char *name, int *pid)
+{
+	int fd = proc_open_ours(dir, name, pid);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
 static const char *parse_state_dir(int argc, char **argv, bool *json)
@@ -293,8 +416,9 @@ void state_remove_cgroups(const struct launch_state *st)
 
 void state_remove_files(const char *state_dir)
 {
-	static const char *const files[] = { "state.json", "cargowall.pid", "enforcer.pid",
-					     "dnsd.pid", "auditd.pid" };
+	static const char *const files[] = { "state.json",     "cargowall.pid", "enforcer.pid",
+					     "dnsd.pid",       "auditd.pid",	"cargowall.start",
+					     "enforcer.start", "dnsd.start",	"auditd.start" };
 	char path[PATH_MAX];
 	size_t i;
 
@@ -308,7 +432,8 @@ int cmd_stop(int argc, char **argv)
 {
 	const char *dir = parse_state_dir(argc, argv, NULL);
 	struct launch_state st;
-	int pid, ret = 0;
+	char path[PATH_MAX];
+	int ret = 0;
 	size_t i;
 
 	if (!dir) {
@@ -319,26 +444,16 @@ int cmd_stop(int argc, char **argv)
 		printf("cargowall: not running (no state in %s)\n", dir);
 		return 0;
 	}
-	pid = pidfile_read(dir, "cargowall");
-	if (pid > 0 && pid_is_ours(pid)) {
-		kill(pid, SIGTERM);
-		if (!wait_gone(pid, CW_STOP_TIMEOUT_MS)) {
-			log_warnx("supervisor %d did not stop in time; killing it", pid);
-			kill(pid, SIGKILL);
-			wait_gone(pid, 1000);
-		}
-	}
+	/* The supervisor stops its children itself. */
+	stop_recorded(dir, "cargowall");
 	/* After a crash, or a supervisor that was killed, the children may be left. */
-	for (i = 0; i < sizeof(child_names) / sizeof(child_names[0]); i++) {
-		int cpid = pidfile_read(dir, child_names[i]);
-
-		if (cpid > 0 && pid_is_ours(cpid)) {
-			kill(cpid, SIGTERM);
-			if (!wait_gone(cpid, CW_STOP_TIMEOUT_MS)) {
-				kill(cpid, SIGKILL);
-				wait_gone(cpid, 1000);
-			}
-		}
+	for (i = 0; i < sizeof(child_names) / sizeof(child_names[0]); i++)
+		stop_recorded(dir, child_names[i]);
+	/* A supervisor removes state.json only after its own complete cleanup. */
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		printf("cargowall: stopped\n");
+		return 0;
 	}
 	if (run_enforcer_cleanup(&st) < 0) {
 		log_warnx("cleanup of programs and pins under %s failed", st.bpffs);
@@ -371,18 +486,17 @@ int cmd_status(int argc, char **argv)
 			printf("cargowall: not running\n");
 		return 1;
 	}
-	pid = pidfile_read(dir, "cargowall");
 	procs = json_object();
 	for (i = 0; i < sizeof(child_names) / sizeof(child_names[0]); i++) {
-		int cpid = pidfile_read(dir, child_names[i]);
-		bool alive = cpid > 0 && pid_is_ours(cpid);
+		int cpid;
+		bool alive = recorded_alive(dir, child_names[i], &cpid);
 
 		all_alive &= alive;
 		json_object_set_new(
 			procs, child_names[i],
 			json_pack("{s:i,s:b}", "pid", cpid > 0 ? cpid : 0, "alive", alive));
 	}
-	all_alive &= pid > 0 && pid_is_ours(pid);
+	all_alive &= recorded_alive(dir, "cargowall", &pid);
 	o = json_pack("{s:b,s:i,s:s,s:s,s:s,s:s,s:o}", "running", all_alive, "pid",
 		      pid > 0 ? pid : 0, "mode", st.mode, "bpffs", st.bpffs, "cgroup", st.cgroup,
 		      "audit_log", st.audit_log, "processes", procs);

@@ -340,7 +340,11 @@ out=$(lab_bpffs_pins | tr '\n' ' ')
 lab_check "4: restored: no pins in $LAB_BPF${out:+: $out}" test -z "$out"
 out=$(find "$LAB_STATE" -name '*.pid' -o -name state.json | tr '\n' ' ')
 lab_check "4: restored: no state or pid files in $LAB_STATE${out:+: $out}" test -z "$out"
-lab_check "4: restored: supervisor $out_pid gone" bash -c '! kill -0 "$1" 2>/dev/null' _ "$out_pid"
+# Gone, or exited and waiting for init to reap it (stop returns when the supervisor has exited;
+# its parent, `cargowall start`, is long gone).
+lab_check "4: restored: supervisor $out_pid gone" bash -c \
+	'! kill -0 "$1" 2>/dev/null || [ "$(awk "{ print \$3 }" "/proc/$1/stat" 2>/dev/null)" = Z ]' \
+	_ "$out_pid"
 out=$(lab_cgroup_pids "$LAB_SYSCG" | tr '\n' ' ')
 lab_check "4: restored: no process left in $LAB_SYSCG${out:+: $out}" test -z "$out"
 lab_check "4: restored: $DROPIN removed" test ! -e "$DROPIN"
