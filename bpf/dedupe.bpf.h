@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Burst dedupe of denial events (issue 5): a process hammering a denied destination (a retry
- * loop, a UDP flood, a SYN retransmitted by a socket outside the cgroup) would fill the ring and
- * push out the records that matter. The first denial of a kind is reported at once; identical
+/* Burst dedupe of connection events (issue 5): a process hammering a denied destination (a
+ * retry loop, a UDP flood, a SYN retransmitted by a socket outside the cgroup) would fill the
+ * ring and push out the records that matter; one hammering an allowed one would keep auditd
+ * busy for nothing (allowed connections from the sock_addr hooks share this). The first denial of a kind is reported at once; identical
  * ones in the next CW_DEDUPE_WINDOW_NS are only counted, and a timer reports them as one record
  * carrying `count` at the end of the window. Nothing is dropped silently: a count that cannot be
  * reported is added to CW_CNT_EVENTS_LOST. Included by cargowall.bpf.c after verdict.bpf.h. */

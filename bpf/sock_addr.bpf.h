@@ -23,27 +23,25 @@ static __always_inline void sock_event(struct bpf_sock_addr *ctx, const struct c
 	struct cw_conn_event *e;
 	struct dedupe_key k;
 
-	if (type != CW_EV_CONN_ALLOWED) {
-		dedupe_key_of(&k, bpf_get_current_pid_tgid() >> 32, ci, type, flags);
-		if (dedupe_absorb(&k))
-			return;
-	}
+	/* Allowed connections go through the same burst dedupe as denials: a job that opens the
+	 * same destination a thousand times a second (a test suite against a registry, a load
+	 * test) is reported once at once and then as one record per second with its count;
+	 * auditd writing each of them cost a tenth of the connection rate (bench/datapath). */
+	dedupe_key_of(&k, bpf_get_current_pid_tgid() >> 32, ci, type, flags);
+	if (dedupe_absorb(&k))
+		return;
 	e = event_reserve(ci, type, flags, rule_id);
 	if (!e)
 		return;
 	event_task(e, ctx);
-	/* Waking auditd for every allowed connect cost more than the connect itself (a third of the
-	 * connection rate in bench/datapath): allowed events wait for auditd's next poll tick
-	 * (CW_AUDIT_TICK_MS) unless the ring is filling up; denials wake it at once. */
-	if (type == CW_EV_CONN_ALLOWED) {
-		if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < CW_EVENTS_WAKE_BYTES)
-			bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-		else
-			bpf_ringbuf_submit(e, 0);
-		return;
-	}
 	dedupe_open(&k, e);
-	bpf_ringbuf_submit(e, 0);
+	/* Allowed events wait for auditd's next poll tick (CW_AUDIT_TICK_MS) unless the ring is
+	 * filling up; denials wake it at once. */
+	if (type == CW_EV_CONN_ALLOWED &&
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < CW_EVENTS_WAKE_BYTES)
+		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	else
+		bpf_ringbuf_submit(e, 0);
 }
 
 /* Apply a verdict at connect() or sendmsg(): deny in enforce mode is EPERM at once, no packet
