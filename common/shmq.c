@@ -223,28 +223,11 @@ uint64_t shmq_applied(const struct shmq *q)
 
 int shmq_pop(struct shmq *q, void *buf)
 {
-	uint64_t head = CMM_LOAD_SHARED(q->hdr->head);
-	uint64_t tail = q->local_tail;
-	const uint8_t *slot;
+	int n = shmq_peek(q, buf);
 
-	if (head == tail)
-		return 0;
-	if (head - tail > q->capacity) {
-		/* The producer claims more than the ring holds (or moved head backwards): hostile.
-		 * Skip to its head; nothing in between is trusted. */
-		q->hostile++;
-		uatomic_add(&q->hdr->rejected, 1);
-		q->local_tail = head;
-		CMM_STORE_SHARED(q->hdr->tail, head);
-		return 0;
-	}
-	cmm_smp_rmb(); /* head before slot contents */
-	slot = q->slots + (size_t)(tail & (q->capacity - 1)) * q->slot_size;
-	memcpy(buf, slot, q->slot_size);
-	cmm_smp_mb(); /* finish copying before the producer may reuse the slot */
-	q->local_tail = tail + 1;
-	CMM_STORE_SHARED(q->hdr->tail, tail + 1);
-	return 1;
+	if (n == 1)
+		shmq_consume(q);
+	return n;
 }
 
 int shmq_peek(struct shmq *q, void *buf)
