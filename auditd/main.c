@@ -3,6 +3,7 @@
  * log (DESIGN.md §1, §7). It runs unprivileged with the fds the launcher hands it (common/child.h)
  * and opens nothing itself. Both sources are treated as untrusted: every record is copied out and
  * checked, and whatever is refused or lost is counted and written as an `events_lost` record. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -71,6 +72,8 @@ struct auditd {
 	struct ident id;
 	/* the kernel's per-CPU loss counter (CW_AUD_FD_COUNTERS), -1 if not handed over */
 	int counters_fd;
+	/* who sent each DNS query (CW_AUD_FD_DNS_CLIENTS), -1 if not handed over */
+	int dns_clients_fd;
 	int ncpus;
 	uint64_t *cnt_vals;	   /* ncpus values of one lookup */
 	uint64_t ring_full_base;   /* the counter's sum when auditd started */
@@ -263,6 +266,28 @@ static void consume_ring(struct auditd *a)
 		log_warnx("ring buffer consume: %s", strerror(-n));
 }
 
+/* A DNS record with who asked: the kernel kept the sender's identity under its UDP port when
+ * the query left the client (bpf/dnsclient.bpf.h). Only an entry written before dnsd's
+ * decision counts: a later one is another socket that took the port since. */
+static json_t *dns_record(struct auditd *a, const struct cw_dns_event *e)
+{
+	struct cw_dns_client_key k = { .port = ntohs(e->client_port), .family = e->client_family };
+	struct audit_conn_extra x = { 0 };
+	json_t *o = audit_dns_record(&a->ctx, e);
+	struct cw_conn_event who;
+
+	if (!o || a->dns_clients_fd < 0 || !k.port ||
+	    bpf_map_lookup_elem(a->dns_clients_fd, &k, &who) || !who.pid ||
+	    who.ts_ns + (uint64_t)a->ctx.mono_to_realtime_ns > e->ts_realtime_ns)
+		return o;
+	x.cmdline = ident_cmdline(&a->id, who.pid, who.start_ns, &x.cmdline_len);
+	if (audit_identity_fields(o, &who, &x)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* Pop at most `max` entries. Returns true when the queue may hold more. */
 static bool drain_evq(struct auditd *a, unsigned int max)
 {
@@ -279,7 +304,7 @@ static bool drain_evq(struct auditd *a, unsigned int max)
 			shmq_count_rejected(&a->evq);
 			a->lost[LOSS_EVQ_INVALID]++;
 		} else {
-			write_record(a, audit_dns_record(&a->ctx, &e));
+			write_record(a, dns_record(a, &e));
 		}
 		shmq_consume(&a->evq);
 	}
@@ -424,6 +449,26 @@ static int counters_init(struct auditd *a)
 	return err;
 }
 
+/* The dns_clients map at CW_AUD_FD_DNS_CLIENTS, or -1: DNS records then carry no process. */
+static int dns_clients_check(void)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	if (fcntl(CW_AUD_FD_DNS_CLIENTS, F_GETFD) < 0)
+		return -1;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(CW_AUD_FD_DNS_CLIENTS, &info, &len) ||
+	    info.type != BPF_MAP_TYPE_LRU_HASH ||
+	    info.key_size != sizeof(struct cw_dns_client_key) ||
+	    info.value_size != sizeof(struct cw_conn_event)) {
+		log_warnx("fd %d is not the dns_clients map: DNS records name no process",
+			  CW_AUD_FD_DNS_CLIENTS);
+		return -1;
+	}
+	return CW_AUD_FD_DNS_CLIENTS;
+}
+
 /* Every fd the launcher promised must be open; the log must be writable and appending. */
 static int check_fds(void)
 {
@@ -525,6 +570,7 @@ int main(int argc, char **argv)
 	a.counters_fd = -1;
 	a.id.proc_dirfd = -1;
 	a.lc_fd = fcntl(CW_AUD_FD_LIFECYCLE, F_GETFD) < 0 ? -1 : CW_AUD_FD_LIFECYCLE;
+	a.dns_clients_fd = dns_clients_check();
 	a.log_fd = CW_AUD_FD_LOG;
 	a.ctx.mode = strcmp(opt.mode, "audit") ? CW_MODE_ENFORCE : CW_MODE_AUDIT;
 	a.ctx.policy = &pol;

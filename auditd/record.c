@@ -401,8 +401,8 @@ int audit_container_id(const char *cgname, size_t len, char id[AUDIT_CONTAINER_I
 }
 
 /* Who: process fields from the kernel (or the socket's earlier event), cmdline from /proc. */
-static int identity_fields(json_t *o, const struct cw_conn_event *e,
-			   const struct audit_conn_extra *x)
+int audit_identity_fields(json_t *o, const struct cw_conn_event *e,
+			  const struct audit_conn_extra *x)
 {
 	char path[CW_EXE_PARTS * (CW_EXE_PART_LEN + 1) + 1], cid[AUDIT_CONTAINER_ID_LEN + 1];
 	int bad = 0;
@@ -490,7 +490,7 @@ json_t *audit_conn_record(const struct audit_ctx *c, const struct cw_conn_event 
 			o, "protocol",
 			json_string(audit_protocol_name(e->protocol, pbuf, sizeof(pbuf))));
 	}
-	bad |= identity_fields(o, e, x);
+	bad |= audit_identity_fields(o, e, x);
 	if (e->cgroup_id)
 		bad |= json_object_set_new(o, "cgroup_id", json_u64(e->cgroup_id));
 	bad |= json_object_set_new(o, "matched_rule", audit_matched_rule(c, e->rule_id));

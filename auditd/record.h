@@ -77,6 +77,11 @@ size_t audit_exe_path(const struct cw_conn_event *e, char *buf, size_t len);
 #define AUDIT_CONTAINER_ID_LEN 64
 int audit_container_id(const char *cgname, size_t len, char id[AUDIT_CONTAINER_ID_LEN + 1]);
 json_t *audit_dns_record(const struct audit_ctx *c, const struct cw_dns_event *e);
+/* The process fields of a connection record (pid ... container_id, step_ordinal) from e's
+ * identity, added to o: for a DNS record, e is who sent the query (dns_clients map). 0, or
+ * non-zero when a field could not be added. */
+int audit_identity_fields(json_t *o, const struct cw_conn_event *e,
+			  const struct audit_conn_extra *x);
 json_t *audit_lifecycle_record(const struct audit_ctx *c, uint64_t realtime_ns,
 			       const char *message);
 /* Lost events are never silent: `source` is "ring" or "evq", `reason` why, `count` how many. */

@@ -6,6 +6,7 @@
 #define CW_BPF_SOCK_ADDR_BPF_H
 
 #include "dedupe.bpf.h"
+#include "dnsclient.bpf.h"
 #include "task.bpf.h"
 #include "verdict.bpf.h"
 
@@ -139,6 +140,8 @@ static __always_inline int sock_hook4(struct bpf_sock_addr *ctx, __u8 hook)
 	if (is_dnsd(s))
 		return SYS_PROCEED;
 	daddr = ctx->user_ip4;
+	if (is_dns(ctx))
+		dns_client_remember(ctx);
 	if (is_dns(ctx) && daddr != bpf_htonl(CW_DNSD_ADDR4)) {
 		ci.daddr[0] = daddr;
 		dns_remember(ctx, ci.daddr, 4);
@@ -173,6 +176,8 @@ static __always_inline int sock_hook6(struct bpf_sock_addr *ctx, __u8 hook)
 	a2 = ctx->user_ip6[2];
 	a3 = ctx->user_ip6[3];
 	mapped = !a0 && !a1 && a2 == bpf_htonl(0xffff);
+	if (is_dns(ctx))
+		dns_client_remember(ctx);
 	if (is_dns(ctx) && !(mapped && a3 == bpf_htonl(CW_DNSD_ADDR4)) &&
 	    !(!a0 && !a1 && !a2 && a3 == bpf_htonl(1))) {
 		ci.daddr[0] = a0;

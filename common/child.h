@@ -38,6 +38,7 @@
  * one line each ending in '\n', each written in one write(2) of at most 512 bytes; the
  * supervisor holds both ends, so what it wrote while auditd was down waits for the next one */
 #define CW_AUD_FD_LIFECYCLE 10
+#define CW_AUD_FD_DNS_CLIENTS 11 /* the dns_clients map (proto/maps.h), read-only: who asked */
 
 /* SIGTERM and SIGINT set the stop flag; they stay blocked except inside ppoll() called with
  * *wait_mask, so a stop is never missed between checking child_stop_signal() and waiting.

@@ -39,6 +39,7 @@ const struct enf_cg_prog enf_cg_progs[ENF_CG_PROGS] = {
 	{ "cw_sock_create", CW_PIN_LINK_SOCK_CREATE, BPF_CGROUP_INET_SOCK_CREATE, false },
 	{ "cw_setsockopt", CW_PIN_LINK_SETSOCKOPT, BPF_CGROUP_SETSOCKOPT, false },
 	{ "cw_skb_egress", CW_PIN_LINK_SKB_EGRESS, BPF_CGROUP_INET_EGRESS, true },
+	{ "cw_dns_egress", CW_PIN_LINK_DNS_EGRESS, BPF_CGROUP_INET_EGRESS, false },
 };
 
 const struct enf_map_pin enf_map_pins[ENF_MAP_PINS] = {
@@ -47,6 +48,7 @@ const struct enf_map_pin enf_map_pins[ENF_MAP_PINS] = {
 	{ "events", CW_PIN_EVENTS },	 { "socks", CW_PIN_SOCKS },
 	{ "dns_orig", CW_PIN_DNS_ORIG }, { "rule_ports", CW_PIN_RULE_PORTS },
 	{ "dedupe", CW_PIN_DEDUPE },	 { "steps", CW_PIN_STEPS },
+	{ "dns_clients", CW_PIN_DNS_CLIENTS }, { "dns_ident", CW_PIN_DNS_IDENT },
 };
 
 int enf_pin_path(char *buf, size_t len, const char *dir, const char *name)

@@ -30,7 +30,7 @@ struct enf_cg_prog {
 	enum bpf_attach_type type;
 	bool scoped_only; /* cargowall run: in place of TC on the uplinks */
 };
-#define ENF_CG_PROGS 11
+#define ENF_CG_PROGS 12
 extern const struct enf_cg_prog enf_cg_progs[ENF_CG_PROGS];
 
 /* The maps pinned under --bpffs, by object name and pin name. */
@@ -38,7 +38,7 @@ struct enf_map_pin {
 	const char *map;
 	const char *pin;
 };
-#define ENF_MAP_PINS 10
+#define ENF_MAP_PINS 12
 extern const struct enf_map_pin enf_map_pins[ENF_MAP_PINS];
 
 /* TCX (kernel 6.6+) is newer than the installed UAPI headers (linux-libc-dev 6.1) and libbpf

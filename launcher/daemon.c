@@ -64,7 +64,7 @@ struct child_cmd {
 	char *argv[24 + 2 * CW_IFACES_MAX]; /* every option once, --interface IF for each */
 	int fds[10];
 	int n_fds;
-	int owned[3];
+	int owned[4]; /* policy memfd, and auditd's ring, counters and dns_clients maps */
 	int n_owned;
 };
 
@@ -80,8 +80,13 @@ static void cmd_release(struct child_cmd *cmd)
 /* An fd opened for this spawn: closed by cmd_release(). */
 static int cmd_own(struct child_cmd *cmd, int fd)
 {
-	if (fd >= 0)
-		cmd->owned[cmd->n_owned++] = fd;
+	if (fd < 0)
+		return fd;
+	if (cmd->n_owned == sizeof(cmd->owned) / sizeof(cmd->owned[0])) {
+		close(fd);
+		return -EMFILE;
+	}
+	cmd->owned[cmd->n_owned++] = fd;
 	return fd;
 }
 
@@ -172,9 +177,10 @@ static int cmd_build(struct start_ctx *c, int k, struct child_cmd *cmd)
 		fds[5] = c->log_fd;
 		fds[6] = cmd_own(cmd, pin_open(c, CW_PIN_COUNTERS, true));
 		fds[7] = c->lc_rd;
-		cmd->n_fds = 8;
-		if (fds[4] < 0 || fds[6] < 0)
-			return fds[4] < 0 ? fds[4] : fds[6];
+		fds[8] = cmd_own(cmd, pin_open(c, CW_PIN_DNS_CLIENTS, true));
+		cmd->n_fds = 9;
+		if (fds[4] < 0 || fds[6] < 0 || fds[8] < 0)
+			return fds[4] < 0 ? fds[4] : fds[6] < 0 ? fds[6] : fds[8];
 		break;
 	default:
 		argv[n++] = "--upstream";

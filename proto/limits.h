@@ -39,6 +39,9 @@
 /* Processes with a step ordinal alive at once (the steps map; an exiting process frees its slot).
  * A fork past it leaves the new process untagged (step 0), never unfiltered. */
 #define CW_STEPS_MAX 65536
+/* DNS client sockets remembered by local UDP port for attribution (bpf/dnsclient.bpf.h): more
+ * than the queries in flight at once; LRU drops the oldest. */
+#define CW_DNS_CLIENTS_MAX 4096
 /* How long dnsd waits for the enforcer to apply an answer's addresses before SERVFAIL. */
 #define CW_ACK_TIMEOUT_MS 100
 /* Addresses taken from one DNS answer. */

@@ -18,6 +18,9 @@
 #define CW_PIN_STEPS "steps"	/* tgid -> step ordinal; key 0 holds the last ordinal */
 #define CW_PIN_LINK_FORK "link_fork"
 #define CW_PIN_LINK_EXIT "link_exit"
+#define CW_PIN_DNS_CLIENTS "dns_clients" /* client UDP port -> who (bpf/dnsclient.bpf.h) */
+#define CW_PIN_DNS_IDENT "dns_ident"	/* socket storage: who sent a DNS query */
+#define CW_PIN_LINK_DNS_EGRESS "link_dns_egress"
 #define CW_PIN_DEDUPE "dedupe" /* pinned so that its timers live on (bpf/dedupe.bpf.h) */
 #define CW_PIN_LINK_CONNECT4 "link_connect4"
 #define CW_PIN_LINK_CONNECT6 "link_connect6"
@@ -150,6 +153,17 @@ struct cw_dns_orig {
 	__u8 pad[5];
 };
 _Static_assert(sizeof(struct cw_dns_orig) == 24, "cw_dns_orig layout");
+
+/* Key of the dns_clients map: the local UDP port of a socket that sent a DNS query (host order)
+ * and the IP version of the datagram (4 or 6), as dnsd reports its client. The value is a
+ * struct cw_conn_event (proto/events.h) with who sent it: pid, tid, ppid, uid, start_ns, comm,
+ * exe, cgname, step, cookie, and ts_ns (when the query was judged). */
+struct cw_dns_client_key {
+	__u16 port;
+	__u8 family;
+	__u8 pad;
+};
+_Static_assert(sizeof(struct cw_dns_client_key) == 4, "cw_dns_client_key layout");
 
 /* Where dnsd listens (the launcher binds these): the sock_addr hooks redirect DNS there. */
 #define CW_DNS_PORT 53

@@ -74,20 +74,27 @@ lab_check "1: the long-lived process's connection_blocked names pid $ctr_pid" la
 	"$LAB_AUDIT" event_type=connection_blocked dst_port=82 pid="$ctr_pid"
 rmdir "$CTR_CG" 2>/dev/null || true
 
-if [ "$(audit_py "any('exe' in r for r in recs if r.get('dst_port') in (81, 82))")" = True ]; then
-	lab_check "1: curl's record: exe ends in /curl, ppid, cmdline not another process's" \
-		audit_py "[r for r in recs if r.get('dst_port') == 81 and r.get('pid') == $curl_pid
-			and r['exe'].endswith('/curl') and r.get('ppid', 0) > 0
-			and (r['cmdline'] == 'unknown' or r['cmdline'].startswith('curl'))][0] and 1"
-	lab_check "1: the live process's record: cmdline read from /proc (--marker-arg)" \
-		audit_py "[r for r in recs if r.get('dst_port') == 82 and '--marker-arg' in r['cmdline']
-			and r['exe'].split('/')[-1].startswith('python')][0] and 1"
-	lab_check "1: the container-like cgroup's record: container_id $CID" lab_audit_find \
-		"$LAB_AUDIT" dst_port=82 container_id="$CID"
-	grep -E '"dst_port":8[12],' "$LAB_AUDIT" | sed 's/^/  record: /'
-else
-	echo "NOTE: the kernel side does not capture exe/ppid/start time yet: those checks skipped"
-fi
+lab_check "1: curl's record: exe ends in /curl, ppid, cmdline not another process's" \
+	audit_py "[r for r in recs if r.get('dst_port') == 81 and r.get('pid') == $curl_pid
+		and r['exe'].endswith('/curl') and r.get('ppid', 0) > 0
+		and (r['cmdline'] == 'unknown' or r['cmdline'].startswith('curl'))][0] and 1"
+lab_check "1: the live process's record: cmdline read from /proc (--marker-arg)" \
+	audit_py "[r for r in recs if r.get('dst_port') == 82 and '--marker-arg' in r['cmdline']
+		and r['exe'].split('/')[-1].startswith('python')][0] and 1"
+lab_check "1: the container-like cgroup's record: container_id $CID" lab_audit_find \
+	"$LAB_AUDIT" dst_port=82 container_id="$CID"
+grep -E '"dst_port":8[12],' "$LAB_AUDIT" | sed 's/^/  record: /'
+
+# DNS queries carry the process that asked (bpf/dnsclient.bpf.h -> auditd): a name and a denied
+# name through glibc's resolver (a connected UDP socket).
+lab_workload_pid "$LAB/getent.pid" getent ahostsv4 allowed.test >/dev/null 2>&1 || true
+lab_workload_pid "$LAB/getent2.pid" getent ahostsv4 evil.test >/dev/null 2>&1 || true
+g1=$(cat "$LAB/getent.pid") g2=$(cat "$LAB/getent2.pid")
+lab_check "1: dns_allowed allowed.test names pid $g1 (getent)" lab_audit_wait "$LAB_AUDIT" \
+	event_type=dns_allowed query=allowed.test pid="$g1" process=getent
+lab_check "1: dns_blocked evil.test names pid $g2 (getent) and its exe" audit_py \
+	"[r for r in recs if r.get('event_type') == 'dns_blocked' and r.get('pid') == $g2
+		and r.get('exe', '').endswith('/getent')][0] and 1"
 
 # ---- 2. hostile names through dnsd: valid JSON lines ------------------------------------------
 

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Who asked dnsd (issue 5: DNS queries attributed to the client process). dnsd sees only the
+ * client's address and UDP port; the process is known where the forced DNS path sees the
+ * client's socket (connect/sendmsg), but a connected UDP socket has no port yet there (the
+ * kernel binds it right after the hook). So:
+ *  1. connect4/6 and sendmsg4/6 keep the sender's identity in the socket's local storage;
+ *  2. a cgroup_skb/egress program on the hooked cgroup sees the query datagram leave that
+ *     socket, now with its source port, and copies the identity into dns_clients under that
+ *     port and family, which dnsd reports with every DNS event; auditd joins them.
+ * TCP queries are not attributed. The key holds no network namespace: a container's client
+ * that shares a port number with a host client at the same moment may be mixed up with it.
+ * Included by sock_addr.bpf.h. */
+#ifndef CW_BPF_DNSCLIENT_BPF_H
+#define CW_BPF_DNSCLIENT_BPF_H
+
+#include <linux/if_ether.h>
+
+#include "task.bpf.h"
+#include "verdict.bpf.h"
+
+/* The identity of a socket that sent a DNS query, in its local storage. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct cw_conn_event);
+} dns_ident SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CW_DNS_CLIENTS_MAX);
+	__type(key, struct cw_dns_client_key);
+	__type(value, struct cw_conn_event);
+} dns_clients SEC(".maps");
+
+/* A DNS query is about to leave this socket for dnsd: remember who sends it. */
+static __always_inline void dns_client_remember(struct bpf_sock_addr *ctx)
+{
+	struct cw_conn_event *e;
+
+	if (ctx->protocol != IPPROTO_UDP)
+		return;
+	e = bpf_sk_storage_get(&dns_ident, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!e)
+		return;
+	task_identity(e);
+	e->cookie = bpf_get_socket_cookie(ctx);
+	e->ts_ns = bpf_ktime_get_ns();
+}
+
+/* Every packet the hooked cgroup sends (cgroup_skb/egress, before any interface): a UDP datagram
+ * to dnsd's port from a socket that remembered who sent it files that identity under its
+ * source port. By now the socket has its port; the datagram has not reached dnsd yet. Never
+ * drops (1). */
+SEC("cgroup_skb/egress")
+int cw_dns_egress(struct __sk_buff *skb)
+{
+	struct cw_dns_client_key k = {};
+	struct cw_conn_event *e;
+	struct bpf_sock *sk;
+	__be16 ports[2];
+	__u32 off;
+	__u8 proto;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		__u8 vihl;
+
+		if (bpf_skb_load_bytes(skb, 0, &vihl, 1) ||
+		    bpf_skb_load_bytes(skb, 9, &proto, 1))
+			return 1;
+		off = (vihl & 0x0f) * 4;
+		k.family = 4;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		if (bpf_skb_load_bytes(skb, 6, &proto, 1))
+			return 1;
+		off = 40; /* a query carries no extension header */
+		k.family = 6;
+	} else {
+		return 1;
+	}
+	if (proto != IPPROTO_UDP || bpf_skb_load_bytes(skb, off, ports, sizeof(ports)) ||
+	    ports[1] != bpf_htons(CW_DNS_PORT))
+		return 1;
+	sk = skb->sk;
+	if (!sk)
+		return 1;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return 1;
+	e = bpf_sk_storage_get(&dns_ident, sk, 0, 0);
+	if (!e)
+		return 1;
+	k.port = bpf_ntohs(ports[0]);
+	bpf_map_update_elem(&dns_clients, &k, e, BPF_ANY);
+	return 1;
+}
+
+#endif
