@@ -141,7 +141,7 @@ static bool same_process(const struct ident *id, uint32_t pid, uint64_t start_ns
 static char *read_cmdline(const struct ident *id, uint32_t pid, uint64_t start_ns, size_t *len)
 {
 	static const char cut[] = "...";
-	char *buf;
+	char *buf, *shrunk;
 	ssize_t n;
 	size_t i;
 
@@ -170,6 +170,11 @@ static char *read_cmdline(const struct ident *id, uint32_t pid, uint64_t start_n
 		memcpy(buf + n - (sizeof(cut) - 1), cut, sizeof(cut) - 1);
 		buf[n] = '\0';
 	}
+	/* The cache holds IDENT_PROC_SLOTS of these: a full-size buffer each was ~4 MiB of
+	 * auditd's memory for cmdlines of a few dozen bytes (issue 6). */
+	shrunk = realloc(buf, (size_t)n + 1);
+	if (shrunk)
+		buf = shrunk;
 	*len = (size_t)n;
 	return buf;
 }

@@ -75,8 +75,15 @@ struct auditd {
 	/* who sent each DNS query (CW_AUD_FD_DNS_CLIENTS), -1 if not handed over */
 	int dns_clients_fd;
 	int ncpus;
-	uint64_t *cnt_vals;	   /* ncpus values of one lookup */
-	uint64_t ring_full_base;   /* the counter's sum when auditd started */
+	uint64_t *cnt_vals;	 /* ncpus values of one lookup */
+	uint64_t ring_full_base; /* the counter's sum last reported when auditd started */
+	uint64_t evq_full_base;	 /* dnsd's dropped_full last reported when auditd started */
+	/* the counters map has the CW_CNT_AUD_* slots: what was reported is recorded there */
+	bool reported_ok;
+	/* CW_CNT_TAMPER_* sums already reported (at start: as they were, so a restarted auditd
+	 * does not report the same tamper twice) */
+	uint64_t tamper_seen[CW_CNT_TAMPER_SETTINGS - CW_CNT_TAMPER_ATTACH + 1];
+	bool tamper_seen_ok;
 	uint64_t counters_read_ms; /* CLOCK_MONOTONIC of the last lookup */
 	/* lifecycle lines from the supervisor (CW_AUD_FD_LIFECYCLE), -1 if none */
 	int lc_fd;
@@ -267,8 +274,8 @@ static void consume_ring(struct auditd *a)
 }
 
 /* A DNS record with who asked: the kernel kept the sender's identity under its UDP port when
- * the query left the client (bpf/dnsclient.bpf.h). Only an entry written before dnsd's
- * decision counts: a later one is another socket that took the port since. */
+ * the forced DNS path saw the query (bpf/dnsclient.bpf.h). Only an entry written before dnsd's
+ * decision counts: an older one may be another socket that had the port before. */
 static json_t *dns_record(struct auditd *a, const struct cw_dns_event *e)
 {
 	struct cw_dns_client_key k = { .port = ntohs(e->client_port), .family = e->client_family };
@@ -276,6 +283,7 @@ static json_t *dns_record(struct auditd *a, const struct cw_dns_event *e)
 	json_t *o = audit_dns_record(&a->ctx, e);
 	struct cw_conn_event who;
 
+	memcpy(k.addr, e->client_addr, e->client_family == 4 ? 4 : sizeof(k.addr));
 	if (!o || a->dns_clients_fd < 0 || !k.port ||
 	    bpf_map_lookup_elem(a->dns_clients_fd, &k, &who) || !who.pid ||
 	    who.ts_ns + (uint64_t)a->ctx.mono_to_realtime_ns > e->ts_realtime_ns)
@@ -325,6 +333,76 @@ static int ring_full_total(struct auditd *a, uint64_t *sum)
 	return 0;
 }
 
+/* Sum of one counter over every possible CPU: 0, or -errno. */
+static int counter_total(struct auditd *a, uint32_t key, uint64_t *sum)
+{
+	int i;
+
+	if (bpf_map_lookup_elem(a->counters_fd, &key, a->cnt_vals))
+		return -errno;
+	*sum = 0;
+	for (i = 0; i < a->ncpus; i++)
+		*sum += a->cnt_vals[i];
+	return 0;
+}
+
+/* What the enforcer counts when it undoes a tamper (enforcer/tamper.c): each increase is a
+ * `tamper` record. The kind is all the counter says; the enforcer's own log line (daemon.log)
+ * names the attachment, pin or setting. */
+static void read_tamper(struct auditd *a, bool baseline)
+{
+	static const char *const what[] = {
+		"an attachment (a cgroup link or the TC egress program: detached, replaced or "
+		"preceded)",
+		"a pin (removed or pointing elsewhere)",
+		"the settings map (rewritten)",
+	};
+	static const char *const kind[] = { "attachment", "pin", "settings" };
+	uint64_t sum = 0;
+	size_t i;
+	char msg[256];
+	json_t *o;
+
+	for (i = 0; i < sizeof(a->tamper_seen) / sizeof(a->tamper_seen[0]); i++) {
+		if (counter_total(a, (uint32_t)(CW_CNT_TAMPER_ATTACH + i), &sum) ||
+		    sum <= a->tamper_seen[i])
+			continue;
+		if (baseline) {
+			a->tamper_seen[i] = sum;
+			continue;
+		}
+		snprintf(msg, sizeof(msg), "the enforcer restored %s", what[i]);
+		o = audit_lifecycle_record(&a->ctx, clock_ns(CLOCK_REALTIME), msg);
+		if (o &&
+		    (json_object_set_new(o, "event_type", json_string("tamper")) ||
+		     json_object_set_new(o, "tamper", json_string(kind[i])) ||
+		     json_object_set_new(o, "count",
+					 json_integer((json_int_t)(sum - a->tamper_seen[i]))))) {
+			json_decref(o);
+			o = NULL;
+		}
+		log_warnx("tamper: %s (%llu time(s))", msg,
+			  (unsigned long long)(sum - a->tamper_seen[i]));
+		a->tamper_seen[i] = sum;
+		write_record(a, o);
+	}
+}
+
+/* Record in the counters map (CPU 0's slot) the total a loss is reported up to. Written after
+ * the record: a kill between the two reports those losses twice, never not at all. */
+static void reported_store(struct auditd *a, uint32_t key, uint64_t total)
+{
+	if (!a->reported_ok)
+		return;
+	memset(a->cnt_vals, 0, (size_t)a->ncpus * sizeof(uint64_t));
+	a->cnt_vals[0] = total;
+	if (bpf_map_update_elem(a->counters_fd, &key, a->cnt_vals, BPF_ANY)) {
+		log_warn("counters map: recording what was reported (a restarted auditd may "
+			 "report it again)");
+		a->reported_ok = false;
+	}
+}
+
 /* The kernel's ring reserve failures since auditd started, read once per tick (or when forced
  * at the stop). Reported like the other losses: the increase since the last record. */
 static void read_ring_full(struct auditd *a, bool force)
@@ -342,6 +420,8 @@ static void read_ring_full(struct auditd *a, bool force)
 	}
 	if (sum > a->ring_full_base)
 		a->lost[LOSS_RING_FULL] = sum - a->ring_full_base;
+	if (a->tamper_seen_ok)
+		read_tamper(a, false);
 }
 
 static void report_losses(struct auditd *a, bool force)
@@ -368,6 +448,10 @@ static void report_losses(struct auditd *a, bool force)
 		now = clock_ns(CLOCK_REALTIME);
 		write_record(a, audit_events_lost_record(&a->ctx, now, loss_desc[i].source,
 							 loss_desc[i].reason, delta));
+		if (i == LOSS_RING_FULL)
+			reported_store(a, CW_CNT_AUD_RING_REPORTED, a->ring_full_base + a->lost[i]);
+		else if (i == LOSS_EVQ_FULL)
+			reported_store(a, CW_CNT_AUD_EVQ_REPORTED, a->evq_full_base + a->lost[i]);
 	}
 	/* a failed events_lost record is itself reported next round, not in a loop here */
 }
@@ -414,6 +498,19 @@ static void read_lifecycle(struct auditd *a)
 	}
 }
 
+/* Start from what the previous auditd of this run recorded as reported (0 at a fresh start: a
+ * new counters map), so that losses it counted but did not write are reported now. A recorded
+ * total above the current one (someone else's numbers) is not trusted: then from now. */
+static void reported_restore(struct auditd *a)
+{
+	uint64_t v;
+
+	if (!counter_total(a, CW_CNT_AUD_RING_REPORTED, &v) && v <= a->ring_full_base)
+		a->ring_full_base = v;
+	if (!counter_total(a, CW_CNT_AUD_EVQ_REPORTED, &v) && v <= a->evq_full_seen)
+		a->evq_full_seen = a->evq_full_base = v;
+}
+
 /* The per-CPU counters map the launcher handed over: checked before the sandbox (which only
  * lets bpf() look up). 0 or -errno. */
 static int counters_init(struct auditd *a)
@@ -443,10 +540,20 @@ static int counters_init(struct auditd *a)
 	if (!a->cnt_vals)
 		return -ENOMEM;
 	a->counters_fd = CW_AUD_FD_COUNTERS;
+	/* a counters map without the tamper counters (another version's): no tamper records */
+	a->tamper_seen_ok = info.max_entries > CW_CNT_TAMPER_SETTINGS;
+	if (a->tamper_seen_ok)
+		read_tamper(a, true);
 	err = ring_full_total(a, &a->ring_full_base);
-	if (err)
+	if (err) {
 		log_warnx("counters map lookup: %s", strerror(-err));
-	return err;
+		return err;
+	}
+	a->evq_full_base = a->evq_full_seen;
+	a->reported_ok = info.max_entries > CW_CNT_AUD_EVQ_REPORTED;
+	if (a->reported_ok)
+		reported_restore(a);
+	return 0;
 }
 
 /* The dns_clients map at CW_AUD_FD_DNS_CLIENTS, or -1: DNS records then carry no process. */
@@ -630,6 +737,15 @@ int main(int argc, char **argv)
 	child_ready();
 
 	lifecycle(&a, "auditd started");
+	{
+		char msg[128];
+
+		/* The policy this run enforces, as auditd was handed it (a reload restarts auditd
+		 * with the new one, so each policy in force shows up here). */
+		snprintf(msg, sizeof(msg), "policy loaded: %zu rule(s), default %s", pol.n_rules,
+			 pol.default_action == CW_ACTION_ALLOW ? "allow" : "deny");
+		lifecycle(&a, msg);
+	}
 	log_info("started, mode %s", audit_mode_name(a.ctx.mode));
 	err = run(&a, &run_mask);
 

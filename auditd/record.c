@@ -261,7 +261,9 @@ static json_t *json_u64(uint64_t v)
 static void verdict(const struct audit_ctx *c, bool denied, uint8_t flags, bool *blocked,
 		    bool *would_deny)
 {
-	bool audit = (flags & CW_EVF_WOULD_DENY) || c->mode == CW_MODE_AUDIT;
+	/* CW_EVF_ENFORCED: refused in audit mode too (container DNS with nowhere to go) */
+	bool audit = !(flags & CW_EVF_ENFORCED) &&
+		     ((flags & CW_EVF_WOULD_DENY) || c->mode == CW_MODE_AUDIT);
 
 	denied = denied || (flags & CW_EVF_WOULD_DENY);
 	*blocked = denied && !audit;
@@ -498,6 +500,9 @@ json_t *audit_conn_record(const struct audit_ctx *c, const struct cw_conn_event 
 	bad |= json_object_set_new(o, "hook", json_string(hook_name(e->hook, hbuf, sizeof(hbuf))));
 	if (e->flags & CW_EVF_NO_PACKET)
 		bad |= json_object_set_new(o, "no_packet", json_true());
+	/* a container's DNS query sent on to dnsd (CargoWall's name for what DNS allows itself) */
+	if (e->flags & CW_EVF_DNS_REDIRECT)
+		bad |= json_object_set_new(o, "auto_allowed_type", json_string("dns"));
 	/* a kernel side without burst dedupe leaves 0: the record is one event */
 	bad |= json_object_set_new(o, "count", json_integer(e->count ? e->count : 1));
 	if (bad) {

@@ -7,8 +7,8 @@
  *  2. a cgroup_skb/egress program on the hooked cgroup sees the query datagram leave that
  *     socket, now with its source port, and copies the identity into dns_clients under that
  *     port and family, which dnsd reports with every DNS event; auditd joins them.
- * TCP queries are not attributed. The key holds no network namespace: a container's client
- * that shares a port number with a host client at the same moment may be mixed up with it.
+ * TCP queries are not attributed. The key holds the client's address and port as dnsd sees them
+ * (a container's own address keeps it apart from a host client with the same port).
  * Included by sock_addr.bpf.h. */
 #ifndef CW_BPF_DNSCLIENT_BPF_H
 #define CW_BPF_DNSCLIENT_BPF_H
@@ -66,12 +66,14 @@ int cw_dns_egress(struct __sk_buff *skb)
 		__u8 vihl;
 
 		if (bpf_skb_load_bytes(skb, 0, &vihl, 1) ||
-		    bpf_skb_load_bytes(skb, 9, &proto, 1))
+		    bpf_skb_load_bytes(skb, 9, &proto, 1) ||
+		    bpf_skb_load_bytes(skb, 12, k.addr, 4))
 			return 1;
 		off = (vihl & 0x0f) * 4;
 		k.family = 4;
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		if (bpf_skb_load_bytes(skb, 6, &proto, 1))
+		if (bpf_skb_load_bytes(skb, 6, &proto, 1) ||
+		    bpf_skb_load_bytes(skb, 8, k.addr, 16))
 			return 1;
 		off = 40; /* a query carries no extension header */
 		k.family = 6;

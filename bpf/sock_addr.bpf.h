@@ -118,6 +118,44 @@ static __always_inline void dns_remember(struct bpf_sock_addr *ctx, const __be32
 	count(CW_CNT_DNS_REDIRECTED);
 }
 
+/* A socket in another network namespace than the host's: a container's (Docker, podman, a CI
+ * service container). The cgroup hooks run for it all the same (its processes live in cgroups
+ * under the hooked one), but 127.0.0.1 there is its own loopback, where dnsd is not.
+ * host_netns 0 (a kernel without SO_NETNS_COOKIE) treats every socket as the host's. */
+static __always_inline bool in_other_netns(struct bpf_sock_addr *ctx, const struct cw_settings *s)
+{
+	return s->host_netns && bpf_get_netns_cookie(ctx) != s->host_netns;
+}
+
+/* DNS from a container to a non-loopback address (its resolv.conf, or a name server it picked
+ * itself) goes to dnsd's listener on the host's container_dns address, which every bridge's
+ * containers reach through their default route (a host-local address). Reported with the
+ * resolver asked, so that the log names the container and what it tried. Without a
+ * container_dns address the query is refused: it must never reach another resolver, in audit
+ * mode either (DNS that bypasses dnsd is neither judged by name nor learned). Pure IPv6
+ * destinations are refused too: container_dns is IPv4, and the kernel refuses a sendmsg6
+ * rewritten to ::ffff:a.b.c.d (ENOTSUPP); resolvers then try their next (IPv4) name server.
+ * Loopback destinations are left alone (the callers pass them): Docker's embedded resolver on
+ * 127.0.0.11 answers container names, and what it forwards leaves through these same hooks.
+ * SYS_REJECT, SYS_PROCEED, or CW_DNS_TO_CONTAINER_DNS: the caller rewrites the destination. */
+#define CW_DNS_TO_CONTAINER_DNS 2
+static __always_inline int dns_container(struct bpf_sock_addr *ctx, const struct cw_settings *s,
+					 struct conn_info *ci)
+{
+	ci->protocol = (__u8)ctx->protocol;
+	ci->dport = bpf_htons(CW_DNS_PORT);
+	if (ci->family != 4 || !s->container_dns) {
+		count(CW_CNT_BLOCKED);
+		sock_event(ctx, ci, CW_EV_CONN_BLOCKED, CW_EVF_ENFORCED, 0);
+		return SYS_REJECT;
+	}
+	if (ci->daddr[0] == s->container_dns)
+		return SYS_PROCEED;
+	dns_remember(ctx, ci->daddr, 4);
+	sock_event(ctx, ci, CW_EV_CONN_ALLOWED, CW_EVF_DNS_REDIRECT, 0);
+	return CW_DNS_TO_CONTAINER_DNS;
+}
+
 /* The destination port of a TCP or UDP socket; ICMP ("ping") sockets put their echo id there,
  * which is no port: rules match ICMP as port 0. */
 static __always_inline __be16 sock_port(struct bpf_sock_addr *ctx, __u8 protocol)
@@ -133,6 +171,7 @@ static __always_inline int sock_hook4(struct bpf_sock_addr *ctx, __u8 hook)
 	const struct cw_settings *s = settings_get();
 	struct conn_info ci = {};
 	__be32 daddr;
+	int ret;
 
 	/* The verifier needs the check; the one-slot array always has key 0. */
 	if (!s)
@@ -142,6 +181,18 @@ static __always_inline int sock_hook4(struct bpf_sock_addr *ctx, __u8 hook)
 	daddr = ctx->user_ip4;
 	if (is_dns(ctx))
 		dns_client_remember(ctx);
+	if (is_dns(ctx) && in_other_netns(ctx, s)) {
+		if (is_local_v4(daddr))
+			return SYS_PROCEED; /* the container's own loopback */
+		ci.daddr[0] = daddr;
+		ci.family = 4;
+		ci.hook = hook;
+		ret = dns_container(ctx, s, &ci);
+		if (ret != CW_DNS_TO_CONTAINER_DNS)
+			return ret;
+		ctx->user_ip4 = s->container_dns;
+		return SYS_PROCEED;
+	}
 	if (is_dns(ctx) && daddr != bpf_htonl(CW_DNSD_ADDR4)) {
 		ci.daddr[0] = daddr;
 		dns_remember(ctx, ci.daddr, 4);
@@ -165,6 +216,7 @@ static __always_inline int sock_hook6(struct bpf_sock_addr *ctx, __u8 hook)
 	struct conn_info ci = {};
 	__u32 a0, a1, a2, a3;
 	bool mapped;
+	int ret;
 
 	if (!s)
 		return SYS_REJECT;
@@ -178,6 +230,27 @@ static __always_inline int sock_hook6(struct bpf_sock_addr *ctx, __u8 hook)
 	mapped = !a0 && !a1 && a2 == bpf_htonl(0xffff);
 	if (is_dns(ctx))
 		dns_client_remember(ctx);
+	if (is_dns(ctx) && in_other_netns(ctx, s)) {
+		if ((!a0 && !a1 && !a2 && (!a3 || a3 == bpf_htonl(1))) ||
+		    (mapped && is_local_v4(a3)))
+			return SYS_PROCEED; /* the container's own loopback */
+		ci.hook = hook;
+		if (mapped) {
+			ci.daddr[0] = a3;
+			ci.family = 4;
+		} else {
+			ci.daddr[0] = a0;
+			ci.daddr[1] = a1;
+			ci.daddr[2] = a2;
+			ci.daddr[3] = a3;
+			ci.family = 6;
+		}
+		ret = dns_container(ctx, s, &ci);
+		if (ret != CW_DNS_TO_CONTAINER_DNS)
+			return ret;
+		ctx->user_ip6[3] = s->container_dns; /* stays ::ffff:a.b.c.d */
+		return SYS_PROCEED;
+	}
 	if (is_dns(ctx) && !(mapped && a3 == bpf_htonl(CW_DNSD_ADDR4)) &&
 	    !(!a0 && !a1 && !a2 && a3 == bpf_htonl(1))) {
 		ci.daddr[0] = a0;
@@ -248,12 +321,22 @@ static __always_inline const struct cw_dns_orig *dns_orig_of(struct bpf_sock_add
 	return o && o->family == family ? o : NULL;
 }
 
+/* dnsd's addresses: 127.0.0.1, and container_dns for the containers' sockets. */
+static __always_inline bool is_dnsd_addr4(__be32 a)
+{
+	const struct cw_settings *s;
+
+	if (a == bpf_htonl(CW_DNSD_ADDR4))
+		return true;
+	s = settings_get();
+	return s && s->container_dns && a == s->container_dns;
+}
+
 static __always_inline int restore4(struct bpf_sock_addr *ctx)
 {
 	const struct cw_dns_orig *o;
 
-	if ((__be16)ctx->user_port != bpf_htons(CW_DNS_PORT) ||
-	    ctx->user_ip4 != bpf_htonl(CW_DNSD_ADDR4))
+	if ((__be16)ctx->user_port != bpf_htons(CW_DNS_PORT) || !is_dnsd_addr4(ctx->user_ip4))
 		return 1;
 	o = dns_orig_of(ctx, 4);
 	if (o)
@@ -273,9 +356,15 @@ static __always_inline int restore6(struct bpf_sock_addr *ctx)
 	a2 = ctx->user_ip6[2];
 	a3 = ctx->user_ip6[3];
 	if (a0 || a1 ||
-	    !((!a2 && a3 == bpf_htonl(1)) ||
-	      (a2 == bpf_htonl(0xffff) && a3 == bpf_htonl(CW_DNSD_ADDR4))))
+	    !((!a2 && a3 == bpf_htonl(1)) || (a2 == bpf_htonl(0xffff) && is_dnsd_addr4(a3))))
 		return 1;
+	/* An AF_INET6 socket that sent to ::ffff:a.b.c.d unconnected went through sendmsg4 (the
+	 * kernel hands v4-mapped datagrams to the IPv4 path), which kept an IPv4 original. */
+	o = a2 ? dns_orig_of(ctx, 4) : NULL;
+	if (o) {
+		ctx->user_ip6[3] = o->addr[0];
+		return 1;
+	}
 	o = dns_orig_of(ctx, 6);
 	if (o) {
 		ctx->user_ip6[0] = o->addr[0];

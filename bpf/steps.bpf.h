@@ -15,6 +15,9 @@
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CW_STEPS_MAX);
+	/* Allocated per entry: empty without a step parent, and preallocating 65536 entries
+	 * was a visible part of the start time. */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, __u32);
 } steps SEC(".maps");

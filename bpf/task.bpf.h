@@ -128,13 +128,17 @@ static __always_inline void task_exe(struct cw_conn_event *e, struct task_struct
 
 /* The hook runs in the context of the task that makes the call (connect, sendmsg, socket,
  * setsockopt): fill in who that is. Not for TC or cgroup_skb, where "current" is whoever the
- * packet happens to be processed under. */
-static __always_inline void task_identity(struct cw_conn_event *e)
+ * packet happens to be processed under. A global function: the verifier checks it once per
+ * program instead of at every call site (with the exe walk inlined everywhere, loading took
+ * seconds). Returns 0. */
+__noinline int task_identity(struct cw_conn_event *e)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	const char *cgname;
 
+	if (!e)
+		return 0;
 	e->pid = pid_tgid >> 32;
 	e->tid = (__u32)pid_tgid;
 	e->uid = (__u32)bpf_get_current_uid_gid();
@@ -147,6 +151,7 @@ static __always_inline void task_identity(struct cw_conn_event *e)
 	if (cgname)
 		bpf_probe_read_kernel_str(e->cgname, sizeof(e->cgname), cgname);
 	task_exe(e, t);
+	return 0;
 }
 
 #endif

@@ -191,12 +191,15 @@ static __always_inline void verdict_val(const struct cw_settings *s, const struc
 	verdict_default(s, v);
 }
 
-/* Longest-prefix match of the destination, then its rule chain. */
-static __always_inline void verdict_ci(const struct cw_settings *s, const struct conn_info *ci,
-				       struct verdict *v)
+/* Longest-prefix match of the destination, then its rule chain. A global function, verified
+ * once per program rather than at each of its call sites. Returns 0. */
+__noinline int verdict_ci(const struct cw_settings *s, const struct conn_info *ci,
+			  struct verdict *v)
 {
 	const struct cw_lpm_val *val;
 
+	if (!s || !ci || !v)
+		return 0;
 	if (ci->family == 4) {
 		struct cw_lpm_v4_key key = { .prefixlen = 32, .addr = ci->daddr[0] };
 
@@ -214,6 +217,7 @@ static __always_inline void verdict_ci(const struct cw_settings *s, const struct
 		verdict_val(s, val, ci, v);
 	else
 		verdict_default(s, v);
+	return 0;
 }
 
 static __always_inline bool sock_val_is(const struct cw_sock_val *v, const struct conn_info *ci)

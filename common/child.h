@@ -17,6 +17,10 @@
 /* cargowall-enforcer */
 #define CW_ENF_FD_DNSQ 5      /* memfd of the dnsq (consumer) */
 #define CW_ENF_FD_DNSQ_BELL 6 /* eventfd: dnsd rings after pushing */
+/* pipe, write end (O_NONBLOCK): one byte when applied_seq reaches the dnsq's ack_want (dnsd
+ * waits for it). A pipe, not an eventfd: dnsd holds only the read end, another open file, so it
+ * cannot make this end block (an eventfd's O_NONBLOCK is shared by every holder). */
+#define CW_ENF_FD_ACK_BELL 7
 
 /* cargowall-dnsd */
 #define CW_DNSD_FD_DNSQ 5      /* memfd of the dnsq (producer) */
@@ -27,6 +31,12 @@
 #define CW_DNSD_FD_TCP4 10     /* TCP socket bound to 127.0.0.1:53, listening */
 #define CW_DNSD_FD_UDP6 11     /* UDP socket bound to [::1]:53 (IPV6_V6ONLY) */
 #define CW_DNSD_FD_TCP6 12     /* TCP socket bound to [::1]:53, listening (IPV6_V6ONLY) */
+#define CW_DNSD_FD_ACK_BELL 13 /* pipe, read end: the enforcer applied what dnsd waits for */
+/* Containers' DNS (launcher --container-dns, proto/maps.h container_dns): UDP and TCP (listening)
+ * sockets bound to that host IPv4 address, port 53. Only when configured: absent (closed) fds
+ * otherwise. */
+#define CW_DNSD_FD_UDP_CTR 14
+#define CW_DNSD_FD_TCP_CTR 15
 
 /* cargowall-auditd */
 #define CW_AUD_FD_EVQ 5	     /* memfd of the evq (consumer) */

@@ -118,9 +118,11 @@ struct sandbox_rule {
 #define NO_FILES FAIL(openat, EACCES)
 
 /* cargowall-dnsd: the ppoll loop on the listeners it was handed (UDP and TCP, IPv4 and IPv6),
- * libunbound's worker thread (started at the first query: a new thread, its epoll loop, one
- * UDP or TCP socket per upstream query, a pipe back to the main thread), the ack thread and its
- * eventfd, the shm queues. */
+ * libunbound in the same thread (dnsd/ubevent.c: an epoll set made before the filter, one UDP
+ * or TCP socket per upstream query), the enforcer's ack pipe, the shm queues. dnsd starts no
+ * thread any more: THREADS_ONLY, eventfd2 and pipe2 could go, once check_seccomp's need_dnsd
+ * and test_dnsd_libunbound_thread (which still probe a thread and libunbound's worker) are
+ * changed with them. */
 static const struct sandbox_rule dnsd_rules[] = {
 	ALLOW(read),
 	ALLOW(readv),
@@ -190,7 +192,8 @@ static const struct sandbox_rule dnsd_rules[] = {
 /* cargowall-auditd: one thread, ppoll on the ring buffer's epoll fd, the evq doorbell and the
  * supervisor's lifecycle pipe, then write(2) to the log fd it was handed. Read-only opens under
  * /proc (PID/stat and PID/cmdline: world-readable files, read for cmdline), and bpf() only to
- * look up the loss counter in the map it was handed. No sockets, no threads. */
+ * look up the loss counter in the map it was handed and record there what it has reported
+ * (CW_CNT_AUD_*). No sockets, no threads. */
 static const struct sandbox_rule auditd_rules[] = {
 	ALLOW(preadv2),
 	ALLOW(read),
@@ -198,6 +201,7 @@ static const struct sandbox_rule auditd_rules[] = {
 	ALLOW(close),
 	ALLOW_MASK(openat, 2, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY, "read-only"),
 	ALLOW_EQ(bpf, 0, BPF_MAP_LOOKUP_ELEM, "BPF_MAP_LOOKUP_ELEM"),
+	ALLOW_EQ(bpf, 0, BPF_MAP_UPDATE_ELEM, "BPF_MAP_UPDATE_ELEM: what it reported"),
 	ALLOW(ppoll),	     ALLOW(brk),	  NO_EXEC(mmap),	  NO_EXEC(mprotect),
 	ALLOW(munmap),	     ALLOW(mremap),	  ALLOW(madvise),	  ALLOW(futex),
 	ALLOW(getpid),	     ALLOW(gettid),	  ALLOW(clock_gettime),	  ALLOW(rt_sigprocmask),

@@ -4,7 +4,12 @@
  * Ordering: the producer fills a slot, then cmm_smp_wmb(), then stores head; the consumer loads
  * head, cmm_smp_rmb(), copies the slot out, then cmm_smp_mb() before storing tail so the slot is
  * not reused while being copied. applied_seq is stored before ack_futex is bumped, and waiters
- * re-check applied_seq after each wake-up, so a wake-up is never lost. */
+ * re-check applied_seq after each wake-up, so a wake-up is never lost.
+ *
+ * Wake-ups only for a waiter: the producer stores ack_want, full barrier, then reads applied_seq;
+ * the consumer stores applied_seq, full barrier, then reads ack_want. Either the producer sees
+ * its number applied, or the consumer sees the wish and wakes it (store-buffer litmus: both
+ * barriers are needed). A consumer with no waiter to wake pays no syscall per publish. */
 #include "shmq.h"
 
 #include <errno.h>
@@ -191,6 +196,12 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+void shmq_want_applied(struct shmq *q, uint64_t seq)
+{
+	CMM_STORE_SHARED(q->hdr->ack_want, seq);
+	cmm_smp_mb(); /* the wish before the caller reads applied_seq again */
+}
+
 int shmq_wait_applied(struct shmq *q, uint64_t seq, int timeout_ms)
 {
 	int64_t deadline = mono_ns() + (int64_t)timeout_ms * 1000000LL;
@@ -200,7 +211,9 @@ int shmq_wait_applied(struct shmq *q, uint64_t seq, int timeout_ms)
 		struct timespec ts;
 		int64_t left;
 
-		cmm_smp_rmb();
+		/* Again each round: the consumer wakes once per value, and may have woken for
+		 * this one before gen was read. */
+		shmq_want_applied(q, seq);
 		if (CMM_LOAD_SHARED(q->hdr->applied_seq) >= seq)
 			return 0;
 		left = deadline - mono_ns();
@@ -257,13 +270,21 @@ void shmq_consume(struct shmq *q)
 	CMM_STORE_SHARED(q->hdr->tail, q->local_tail);
 }
 
-void shmq_publish_applied(struct shmq *q)
+int shmq_publish_applied(struct shmq *q)
 {
+	uint64_t want;
+
 	cmm_smp_wmb();
 	CMM_STORE_SHARED(q->hdr->applied_seq, q->local_tail);
 	cmm_smp_wmb();
 	uatomic_add(&q->hdr->ack_futex, 1);
+	cmm_smp_mb(); /* applied_seq before reading the producer's wish */
+	want = CMM_LOAD_SHARED(q->hdr->ack_want);
+	if (!want || want > q->local_tail || want == q->woken_want)
+		return 0;
+	q->woken_want = want;
 	futex_wake(&q->hdr->ack_futex);
+	return 1;
 }
 
 void shmq_count_rejected(struct shmq *q)

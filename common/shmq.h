@@ -21,6 +21,7 @@ struct shmq {
 	uint64_t local_tail; /* consumer: private copy of tail */
 	uint64_t local_head; /* producer: private copy of head */
 	uint64_t hostile;    /* consumer: times the producer's head was out of range */
+	uint64_t woken_want; /* consumer: the last ack_want it woke the producer for */
 };
 
 /* Launcher: create the memfd and initialise the header. */
@@ -34,6 +35,10 @@ void shmq_detach(struct shmq *q);
 int shmq_push(struct shmq *q, const void *entry, size_t len, uint64_t *seq);
 /* Producer: ring the doorbell (one eventfd write for any number of pushes). */
 void shmq_ring(struct shmq *q);
+/* Producer: tell the consumer which sequence number it waits for (0: none), so that the consumer
+ * wakes it only then (shmq_publish_applied). Ordered (full barrier) before the caller's next
+ * shmq_applied(): check applied_seq again after it, or a wake-up may be missed. */
+void shmq_want_applied(struct shmq *q, uint64_t seq);
 /* Producer: wait until applied_seq >= seq or timeout. 0, or -ETIMEDOUT. */
 int shmq_wait_applied(struct shmq *q, uint64_t seq, int timeout_ms);
 /* Producer: the consumer's applied_seq now, without waiting (an event loop checks it and parks
@@ -50,8 +55,10 @@ int shmq_pop(struct shmq *q, void *buf);
 int shmq_peek(struct shmq *q, void *buf);
 /* Consumer: drop the entry shmq_peek() returned. */
 void shmq_consume(struct shmq *q);
-/* Consumer: everything popped so far is applied; publish and wake waiters. */
-void shmq_publish_applied(struct shmq *q);
+/* Consumer: everything popped so far is applied; publish it. When that reaches the producer's
+ * ack_want (a value not woken for before), wake futex waiters and return 1: the caller wakes the
+ * producer by its other means too (the enforcer's ack pipe). Otherwise no syscall, 0. */
+int shmq_publish_applied(struct shmq *q);
 /* Consumer: count an entry refused after validation. */
 void shmq_count_rejected(struct shmq *q);
 /* Consumer: drain the doorbell eventfd (non-blocking). */

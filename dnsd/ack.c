@@ -1,125 +1,70 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Waiting for the enforcer's ack without stalling the event loop.
  *
- * The enforcer publishes applied_seq and wakes futex waiters on the queue's ack word; it has
- * no fd to ring back (and giving it one would be a second channel to distrust). The event loop
- * must not sleep in a futex: it would stop answering everybody else, cached answers included,
- * for up to CW_ACK_TIMEOUT_MS. So one small thread does the futex wait (shmq_wait_applied) for
- * the oldest parked answer's sequence number and writes an eventfd that sits in the loop's
- * poll set; the loop then releases every parked answer applied_seq covers, and tells the thread
- * the next number to wait for. Timeouts stay with the loop (its poll timeout is the oldest
- * parked answer's deadline): the thread only ever shortens a wait.
+ * dnsd tells the enforcer which sequence number it waits for (the oldest parked answer's) in the
+ * dnsq header (shmq_want_applied); the enforcer, once applied_seq reaches it, writes one byte to
+ * a pipe whose read end sits in the event loop's poll set (child.h: CW_DNSD_FD_ACK_BELL). The loop
+ * then releases every parked answer applied_seq covers and asks for its new oldest one. Timeouts
+ * stay with the loop (its poll timeout is the oldest parked answer's deadline).
  *
- * Rejected alternatives: polling applied_seq on a short timer (adds up to a tick of latency, or
- * burns a core when the tick is short); futex_waitv on the ack word plus a private word (Linux
- * 5.16+, and a syscall many seccomp allowlists lack).
+ * Why: before, a thread of dnsd slept in a futex on applied_seq and wrote an eventfd to the loop,
+ * three wake-ups from the answer to its release (dnsd -> enforcer -> ack thread -> loop) where
+ * this has two; on two loaded CPUs each wake-up is a scheduling delay, and the bench's
+ * answer-to-ack p99 was milliseconds. The wish in the header lets the enforcer skip the write
+ * (and the futex wake) when nobody waits, and write once per value dnsd asks for: dnsd releases
+ * everything applied by the time it runs, so one write covers a whole burst.
  *
- * The thread touches only the mapped queue header (read-only), its own mutex, condition
- * variable and the eventfd. */
+ * The pipe and not an eventfd: dnsd holds only the read end, so it cannot make the enforcer's
+ * write end blocking (O_NONBLOCK belongs to the open file, and an eventfd is one open file
+ * shared by every holder); a dnsd that does not read only fills the pipe, and the enforcer's
+ * writes then fail with EAGAIN. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/log.h"
 #include "dnsd.h"
 
-/* The thread re-reads its instructions at least this often while waiting for an ack (a stop
- * request, a newer number): the futex word is the enforcer's, dnsd never writes it to wake
- * its own thread. */
-#define ACKW_SLICE_MS 50
-
-static void notify(struct ackw *w)
+int ackw_init(struct ackw *w, struct shmq *q, int fd)
 {
-	uint64_t one = 1;
-
-	if (write(w->efd, &one, sizeof(one)) < 0) {
-		/* EAGAIN: the counter is saturated, the loop is woken already. */
-	}
-}
-
-static void *ackw_main(void *arg)
-{
-	struct ackw *w = arg;
-
-	for (;;) {
-		uint64_t want;
-
-		pthread_mutex_lock(&w->mu);
-		while (!w->stop && !w->want)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (w->stop) {
-			pthread_mutex_unlock(&w->mu);
-			return NULL;
-		}
-		want = w->want;
-		pthread_mutex_unlock(&w->mu);
-
-		if (shmq_wait_applied(w->q, want, ACKW_SLICE_MS))
-			continue; /* not yet: look at the instructions again */
-		pthread_mutex_lock(&w->mu);
-		/* Done with this number unless the loop already asked for a newer one. */
-		if (w->want == want)
-			w->want = 0;
-		pthread_mutex_unlock(&w->mu);
-		notify(w);
-	}
-}
-
-int ackw_start(struct ackw *w, struct shmq *q)
-{
-	int err;
+	struct stat st;
+	int flags;
 
 	memset(w, 0, sizeof(*w));
 	w->q = q;
-	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w->efd < 0)
-		return -errno;
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	err = pthread_create(&w->thread, NULL, ackw_main, w);
-	if (err) {
-		close(w->efd);
-		w->efd = -1;
-		return -err;
+	w->fd = -1;
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		log_warnx("ack pipe fd %d is not a pipe", fd);
+		return -EBADF;
 	}
-	w->started = true;
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || (flags & O_ACCMODE) != O_RDONLY ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		log_warnx("ack pipe fd %d is not a pipe's read end", fd);
+		return -EBADF;
+	}
+	w->fd = fd;
+	/* Nothing parked yet: whatever a previous dnsd asked for is void. */
+	shmq_want_applied(q, 0);
 	return 0;
 }
 
 void ackw_want(struct ackw *w, uint64_t seq)
 {
-	if (!w->started || w->want_set == seq)
+	if (w->want_set == seq)
 		return;
 	w->want_set = seq;
-	pthread_mutex_lock(&w->mu);
-	w->want = seq;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
+	shmq_want_applied(w->q, seq);
 }
 
 void ackw_drain(struct ackw *w)
 {
-	uint64_t v;
+	char buf[256];
 
-	if (read(w->efd, &v, sizeof(v)) < 0) {
+	/* One read: bytes left over keep the fd readable, and the next pass reads them. */
+	if (read(w->fd, buf, sizeof(buf)) < 0) {
 		/* EAGAIN: nothing to drain */
 	}
-	/* The thread cleared want after notifying; make the next ackw_want() reach it even when
-	 * the loop asks for the same number again. */
-	w->want_set = 0;
-}
-
-void ackw_stop(struct ackw *w)
-{
-	if (!w->started)
-		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL); /* within ACKW_SLICE_MS */
-	w->started = false;
-	close(w->efd);
-	w->efd = -1;
 }

@@ -338,7 +338,7 @@ void dnsd_on_result(void *arg, int ub_err, struct ub_result *res)
 								     DNS_RCODE_SERVFAIL;
 
 		log_debug("%s: no answer from upstream, rcode %u", p->q.name, rcode);
-		ub_resolve_free(res);
+		resolve_result_free(res);
 		finish_rcode(d, p, rcode);
 		return;
 	}
@@ -366,7 +366,7 @@ void dnsd_on_result(void *arg, int ub_err, struct ub_result *res)
 			p->ev.type = CW_DNSEV_BLOCKED;
 			p->ev.rule_id = rid;
 			if (d->mode == CW_MODE_ENFORCE) {
-				ub_resolve_free(res);
+				resolve_result_free(res);
 				finish_rcode(d, p, DNS_RCODE_NXDOMAIN);
 				return;
 			}
@@ -412,7 +412,7 @@ void dnsd_on_result(void *arg, int ub_err, struct ub_result *res)
 		    learn_push(d, p, res) && d->mode == CW_MODE_ENFORCE)
 			goto servfail; /* never release addresses the kernel may not admit */
 	}
-	ub_resolve_free(res);
+	resolve_result_free(res);
 	if (p->n_pushed) {
 		park(d, p);
 		return;
@@ -421,7 +421,7 @@ void dnsd_on_result(void *arg, int ub_err, struct ub_result *res)
 	return;
 servfail:
 	if (res)
-		ub_resolve_free(res);
+		resolve_result_free(res);
 	finish_rcode(d, p, DNS_RCODE_SERVFAIL);
 }
 
@@ -452,6 +452,7 @@ int64_t dnsd_release_parked(struct dnsd *d)
 		return 0;
 	}
 	now = dnsd_now_ns();
+again:
 	applied = shmq_applied(&d->dnsq);
 	while (d->park_head) {
 		struct pending *p = d->park_head;
@@ -485,6 +486,10 @@ int64_t dnsd_release_parked(struct dnsd *d)
 		return 0;
 	}
 	ackw_want(&d->ack, d->park_head->seq);
+	/* Applied between the check above and the wish: the enforcer may not have seen the wish
+	 * in time to wake us (shmq.c). */
+	if (shmq_applied(&d->dnsq) >= d->park_head->seq)
+		goto again;
 	return d->park_head->park_until_ns;
 }
 

@@ -137,3 +137,50 @@ int dnsmsg_cname_chain(const uint8_t *pkt, size_t len, struct dns_chain *c)
 		c->n++;
 	}
 }
+
+int dnsmsg_answer_rrs(const uint8_t *pkt, size_t len, const struct dns_chain *c, uint16_t qtype,
+		      struct dns_rdata *rd, unsigned int max, unsigned int *n, uint32_t *ttl)
+{
+	uint8_t owner[DNS_NAME_WIRE_MAX], qn[DNS_NAME_WIRE_MAX];
+	const uint8_t *fin = c->names[c->n - 1];
+	size_t off = DNS_HDR_LEN, ol, fl = c->len[c->n - 1];
+	unsigned int an, i;
+	bool first = true;
+
+	*n = 0;
+	*ttl = 0;
+	if (len < DNS_HDR_LEN || wire_get16(pkt + 4) != 1)
+		return -EBADMSG;
+	an = wire_get16(pkt + 6);
+	if (dnsmsg_read_name(pkt, len, &off, qn, &ol) || len - off < 4)
+		return -EBADMSG;
+	off += 4;
+	for (i = 0; i < an; i++) {
+		uint16_t type, class, rdlen;
+		uint32_t t;
+
+		if (dnsmsg_read_name(pkt, len, &off, owner, &ol) || len - off < 10)
+			return -EBADMSG;
+		type = wire_get16(pkt + off);
+		class = wire_get16(pkt + off + 2);
+		t = (uint32_t)wire_get16(pkt + off + 4) << 16 | wire_get16(pkt + off + 6);
+		rdlen = wire_get16(pkt + off + 8);
+		off += 10;
+		if (len - off < rdlen)
+			return -EBADMSG;
+		if (t & 0x80000000U)
+			t = 0;
+		if (first || t < *ttl)
+			*ttl = t;
+		first = false;
+		if (type == qtype && class == DNS_CLASS_IN && same_name(owner, ol, fin, fl)) {
+			if (*n < max) {
+				rd[*n].off = (uint32_t)off;
+				rd[*n].len = rdlen;
+			}
+			(*n)++;
+		}
+		off += rdlen;
+	}
+	return 0;
+}

@@ -32,6 +32,19 @@ struct dns_chain {
  * caller must then treat every name as unknown: nothing on the chain is judged safe. */
 int dnsmsg_cname_chain(const uint8_t *pkt, size_t len, struct dns_chain *c);
 
+/* A record's data in a packet. */
+struct dns_rdata {
+	uint32_t off; /* offset of the RDATA */
+	uint16_t len;
+};
+/* The records that answer the question at the end of chain c (dnsmsg_cname_chain() on the same
+ * packet): in the answer section, owner names[n - 1], type qtype, class IN; what libunbound's
+ * ub_result.data holds. The first `max` go to rd[]; *n counts them all. *ttl gets the smallest
+ * TTL of the answer section's records (CNAMEs included, libunbound's rule for a positive
+ * answer; a TTL with the top bit set counts as 0, RFC 2181 §8), 0 when the section is empty.
+ * 0, or -EBADMSG when the packet does not parse. */
+int dnsmsg_answer_rrs(const uint8_t *pkt, size_t len, const struct dns_chain *c, uint16_t qtype,
+		      struct dns_rdata *rd, unsigned int max, unsigned int *n, uint32_t *ttl);
 /* Read a possibly compressed name at pkt[*off] into out (uncompressed, lowercase, <= 255
  * octets); *off moves past the name where it sits. 0 or -EBADMSG. */
 int dnsmsg_read_name(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out, size_t *outlen);

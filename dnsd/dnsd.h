@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cargowall-dnsd internals shared by main.c (setup, event loop, UDP), tcp.c (TCP clients),
  * query.c (one query from message to decision), answer.c (libunbound's answer to the client),
- * ack.c (waiting for the enforcer without stalling the loop) and resolve.c (libunbound). */
+ * ack.c (waiting for the enforcer without stalling the loop), resolve.c (libunbound) and
+ * ubevent.c (libunbound's event base, run by the event loop). */
 #ifndef CW_DNSD_DNSD_H
 #define CW_DNSD_DNSD_H
 
 #include <poll.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -151,17 +151,11 @@ struct pending {
 	struct cw_dns_event ev;
 };
 
-/* The thread that waits on the enforcer's ack futex for the event loop (ack.c). */
+/* The enforcer's ack pipe and what dnsd waits for (ack.c). */
 struct ackw {
 	struct shmq *q;
-	int efd; /* eventfd written when applied_seq reached `want`; in the poll set */
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	uint64_t want; /* under mu: wait for applied_seq >= want; 0 = nothing to wait for */
-	bool stop;     /* under mu */
-	bool started;
-	uint64_t want_set; /* the event loop's copy, to skip redundant updates */
+	int fd;		   /* CW_DNSD_FD_ACK_BELL, in the poll set */
+	uint64_t want_set; /* the ack_want last stored in the dnsq header */
 };
 
 struct tcp_conn;
@@ -185,6 +179,7 @@ struct dnsd {
 	bool dnsq_rung;		    /* the enforcer's doorbell rang during this loop pass */
 	bool dnsq_pending;	    /* addresses pushed since it rang */
 	int udp4, tcp4, udp6, tcp6; /* listeners; the IPv6 ones -1 with --no-ipv6 */
+	int udpc, tcpc;		    /* containers' DNS listeners (--container-listeners), else -1 */
 	struct policy policy;
 	struct shmq dnsq;
 	struct shmq evq;
@@ -240,7 +235,7 @@ void dnsd_log_stats(const struct dnsd *d);
 /* answer.c */
 void dnsd_on_result(void *arg, int ub_err, struct ub_result *res);
 /* Release the parked answers the enforcer acknowledged, time out the overdue ones, and tell
- * the ack thread what to wait for next. Returns the deadline of the oldest one still parked,
+ * the enforcer what to wake dnsd for next. Returns the deadline of the oldest one still parked,
  * or 0. */
 int64_t dnsd_release_parked(struct dnsd *d);
 void dnsd_free_parked(struct dnsd *d);
@@ -249,12 +244,13 @@ void dnsd_free_parked(struct dnsd *d);
  * does not wait for the whole pass. */
 void dnsd_release_acked(struct dnsd *d);
 
-/* ack.c: 0 or -errno. */
-int ackw_start(struct ackw *w, struct shmq *q);
-/* Wake the event loop (via w->efd) once applied_seq >= seq; 0 = stop waiting. */
+/* ack.c: check the ack pipe's read end at fd. 0 or -EBADF. */
+int ackw_init(struct ackw *w, struct shmq *q, int fd);
+/* Have the enforcer wake the event loop (w->fd readable) once applied_seq >= seq; 0 = nothing
+ * to wait for. The caller checks applied_seq again afterwards (shmq_want_applied). */
 void ackw_want(struct ackw *w, uint64_t seq);
+/* Read what the enforcer wrote, once w->fd polled readable. */
 void ackw_drain(struct ackw *w);
-void ackw_stop(struct ackw *w);
 
 /* tcp.c */
 int tcp_init(struct dnsd *d);
@@ -269,11 +265,30 @@ void tcp_reply(struct dnsd *d, int slot, uint32_t gen, const uint8_t *buf, size_
  * too long. Once per loop iteration, before tcp_poll_fill(). */
 void tcp_sweep(struct dnsd *d);
 
-/* resolve.c: a libunbound context forwarding everything to upstream ("a.b.c.d@port"), with
- * threads, no validation and no built-in local zones but localhost. 0 or -errno. */
+/* resolve.c: a libunbound context on ubevent.c's event base, forwarding everything to upstream
+ * ("a.b.c.d@port"), no validation and no built-in local zones but localhost. 0 or -errno. */
 int resolve_setup(struct ub_ctx **out, const char *upstream);
+/* Send p's question (p->q) to libunbound; dnsd_on_result(p, ...) runs when it is answered,
+ * possibly before this returns (local zones). 0 or a libunbound error (ub_strerror). */
+int resolve_query(struct ub_ctx *ctx, struct pending *p);
+/* libunbound's answer (rcode != 0: its failure, no packet) as a ub_result (resolve.c's header);
+ * NULL when out of memory. Free it with resolve_result_free(). */
+struct ub_result *resolve_result(int rcode, const void *pkt, int len, int qtype, int qclass);
+void resolve_result_free(struct ub_result *res);
 /* Answer "localhost" from the context without the network: proves the context finalizes and
  * works under the dropped privileges before dnsd reports ready. 0 or -EIO. */
 int resolve_selftest(struct ub_ctx *ctx);
+
+/* ubevent.c: libunbound's event base, dispatched by the event loop. ubevent_base() creates it
+ * (NULL on failure); ubevent_fd() is the epoll fd to poll for readability; ubevent_next_timer()
+ * the earliest timer's deadline (CLOCK_MONOTONIC ns) or 0; ubevent_dispatch() runs the
+ * callbacks of ready fds (when `fds`) and of due timers, calling tick(arg) (when not NULL) after
+ * each fd callback. */
+struct ub_event_base;
+struct ub_event_base *ubevent_base(void);
+int ubevent_fd(void);
+int64_t ubevent_next_timer(void);
+void ubevent_dispatch(bool fds, void (*tick)(void *), void *arg);
+void ubevent_free(void);
 
 #endif

@@ -83,6 +83,7 @@ struct opts {
 	bool verbose;
 	bool allow_private;
 	bool no_ipv6;
+	bool ctr; /* --container-listeners: CW_DNSD_FD_UDP_CTR and _TCP_CTR are handed too */
 	struct in_addr up_addr;
 	uint16_t up_port;
 	char ub_fwd[INET_ADDRSTRLEN + 8]; /* "a.b.c.d@port" for ub_ctx_set_fwd */
@@ -91,7 +92,7 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: cargowall-dnsd --mode enforce|audit --upstream IPV4[:PORT] --user NAME "
-		   "[--allow-private-answers] [--no-ipv6] [--verbose]\n"
+		   "[--allow-private-answers] [--no-ipv6] [--container-listeners] [--verbose]\n"
 		   "Started by cargowall with its fds at fixed numbers; not meant to be run by "
 		   "hand.\n");
 }
@@ -127,6 +128,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "allow-private-answers", no_argument, NULL, 'P' },
 		{ "no-ipv6", no_argument, NULL, '6' },
+		{ "container-listeners", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -157,6 +159,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			continue;
 		case '6':
 			o->no_ipv6 = true;
+			continue;
+		case 'C':
+			o->ctr = true;
 			continue;
 		case 'h':
 			usage(stdout);
@@ -238,9 +243,18 @@ static int check_listeners(struct dnsd *d, const struct opts *o)
 	d->udp4 = CW_DNSD_FD_UDP4;
 	d->tcp4 = CW_DNSD_FD_TCP4;
 	d->udp6 = d->tcp6 = -1;
+	d->udpc = d->tcpc = -1;
 	if (check_listener(d->udp4, AF_INET, SOCK_DGRAM, o) ||
 	    check_listener(d->tcp4, AF_INET, SOCK_STREAM, o))
 		return -EBADF;
+	/* Containers' DNS (issue 7): the same service on a host address their namespaces reach. */
+	if (o->ctr) {
+		d->udpc = CW_DNSD_FD_UDP_CTR;
+		d->tcpc = CW_DNSD_FD_TCP_CTR;
+		if (check_listener(d->udpc, AF_INET, SOCK_DGRAM, o) ||
+		    check_listener(d->tcpc, AF_INET, SOCK_STREAM, o))
+			return -EBADF;
+	}
 	if (o->no_ipv6) {
 		/* The launcher found no IPv6 on the host and handed placeholders. */
 		close(CW_DNSD_FD_UDP6);
@@ -299,30 +313,39 @@ static void receive_batch(struct dnsd *d, int fd)
 		c.udp_fd = fd;
 		c.tcp_slot = -1;
 		dnsd_handle_message(d, bufs[i], msgs[i].msg_len, &c);
-		/* A batch of misses takes a while (each is a trip to libunbound's thread). */
+		/* A batch of misses takes a while (each sends a query upstream). */
 		if ((i & 7) == 7)
 			dnsd_release_acked(d);
 	}
 	dnsd_tx_flush(d);
 }
 
+static void release_tick(void *arg)
+{
+	dnsd_release_acked(arg);
+}
+
 /* Fixed poll slots, then one per TCP connection. */
-enum { PF_UDP4, PF_TCP4, PF_UDP6, PF_TCP6, PF_UB, PF_ACK, PF_FIXED };
+enum { PF_UDP4, PF_TCP4, PF_UDP6, PF_TCP6, PF_UB, PF_ACK, PF_UDPC, PF_TCPC, PF_FIXED };
 
 static int event_loop(struct dnsd *d, const sigset_t *waitmask)
 {
 	struct pollfd pfd[PF_FIXED + DNSD_TCP_MAX];
-	int slot[DNSD_TCP_MAX], ubfd = ub_fd(d->ub), k;
+	int slot[DNSD_TCP_MAX], ubfd = ubevent_fd(), k;
 
 	if (ubfd < 0) {
-		log_warnx("libunbound: no result fd");
+		log_warnx("libunbound: no event fd");
 		return -EIO;
 	}
 	while (!child_stop_signal()) {
-		int64_t next, now, evq_due;
+		int64_t next, now, evq_due, ub_due;
 		struct timespec ts, *tsp = NULL;
 		unsigned int n, i;
 
+		/* libunbound's due timers (retransmits, upstream timeouts) */
+		ub_due = ubevent_next_timer();
+		if (ub_due && ub_due <= dnsd_now_ns())
+			ubevent_dispatch(false, NULL, NULL);
 		next = dnsd_release_parked(d);
 		tcp_sweep(d);
 		/* Nothing waits behind the poll below but a few events for auditd: doorbells
@@ -331,13 +354,18 @@ static int event_loop(struct dnsd *d, const sigset_t *waitmask)
 		evq_due = dnsd_ring_pending(d, false);
 		if (evq_due && (!next || evq_due < next))
 			next = evq_due;
+		ub_due = ubevent_next_timer();
+		if (ub_due && (!next || ub_due < next))
+			next = ub_due;
 		pfd[PF_UDP4].fd = d->udp4;
 		pfd[PF_UDP6].fd = d->udp6; /* -1 with --no-ipv6: poll skips it */
 		/* Out of fds: the listeners stay readable, leave them out until the pause ends. */
 		pfd[PF_TCP4].fd = d->accept_pause_until_ns ? -1 : d->tcp4;
 		pfd[PF_TCP6].fd = d->accept_pause_until_ns ? -1 : d->tcp6;
+		pfd[PF_UDPC].fd = d->udpc; /* -1 without containers' listeners */
+		pfd[PF_TCPC].fd = d->accept_pause_until_ns ? -1 : d->tcpc;
 		pfd[PF_UB].fd = ubfd;
-		pfd[PF_ACK].fd = d->ack.efd;
+		pfd[PF_ACK].fd = d->ack.fd;
 		for (k = 0; k < PF_FIXED; k++) {
 			pfd[k].events = POLLIN;
 			pfd[k].revents = 0;
@@ -370,10 +398,7 @@ static int event_loop(struct dnsd *d, const sigset_t *waitmask)
 		if (pfd[PF_ACK].revents & POLLIN)
 			ackw_drain(&d->ack);
 		if (pfd[PF_UB].revents & POLLIN) {
-			int ub = ub_process(d->ub);
-
-			if (ub)
-				log_warnx("libunbound: %s", ub_strerror(ub));
+			ubevent_dispatch(true, release_tick, d);
 			/* The enforcer starts on these answers' addresses while the loop goes on. */
 			dnsd_ring_pending(d, false);
 			dnsd_release_acked(d);
@@ -382,6 +407,8 @@ static int event_loop(struct dnsd *d, const sigset_t *waitmask)
 			receive_batch(d, d->udp4);
 		if (pfd[PF_UDP6].revents & POLLIN)
 			receive_batch(d, d->udp6);
+		if (pfd[PF_UDPC].revents & POLLIN)
+			receive_batch(d, d->udpc);
 		/* Connections before accepting: accepting may evict one and reuse its slot, which
 		 * must not inherit the old connection's revents. */
 		for (i = 0; i < n; i++)
@@ -391,6 +418,8 @@ static int event_loop(struct dnsd *d, const sigset_t *waitmask)
 			tcp_accept(d, d->tcp4);
 		if (pfd[PF_TCP6].revents & POLLIN)
 			tcp_accept(d, d->tcp6);
+		if (pfd[PF_TCPC].revents & POLLIN)
+			tcp_accept(d, d->tcpc);
 		if (d->accept_pause_until_ns && dnsd_now_ns() >= d->accept_pause_until_ns)
 			d->accept_pause_until_ns = 0;
 	}
@@ -424,7 +453,7 @@ int main(int argc, char **argv)
 	log_setverbose(o.verbose);
 	d.mode = strcmp(o.mode, "audit") ? CW_MODE_ENFORCE : CW_MODE_AUDIT;
 	d.learn_flags = o.allow_private ? LEARN_ALLOW_PRIVATE : 0;
-	d.ack.efd = -1;
+	d.ack.fd = -1;
 	policy_init(&d.policy);
 
 	err = child_signals_init(&waitmask);
@@ -452,7 +481,7 @@ int main(int argc, char **argv)
 			  strerror(-err));
 		goto out;
 	}
-	if (check_listeners(&d, &o))
+	if (check_listeners(&d, &o) || ackw_init(&d.ack, &d.dnsq, CW_DNSD_FD_ACK_BELL))
 		goto out;
 	if (tcp_init(&d) || learned_init(&d.learned, CW_LEARNED_MAX, random_seed()) ||
 	    dnscache_init(&d.cache, DNSD_CACHE_SLOTS, random_seed())) {
@@ -478,12 +507,6 @@ int main(int argc, char **argv)
 		fatalx("seccomp allowlist not applied");
 	if (resolve_selftest(d.ub))
 		goto out;
-	/* After the drop: the thread runs with the final credentials from its first instant. */
-	err = ackw_start(&d.ack, &d.dnsq);
-	if (err) {
-		log_warnx("ack thread: %s", strerror(-err));
-		goto out;
-	}
 	child_ready();
 	log_info("ready: %s mode, %zu rules, default %s, listening on 127.0.0.1:53%s (UDP, TCP), "
 		 "forwarding to %s",
@@ -494,9 +517,9 @@ int main(int argc, char **argv)
 		ret = 0;
 	dnsd_log_stats(&d);
 out:
-	ackw_stop(&d.ack);
 	if (d.ub)
-		ub_ctx_delete(d.ub); /* stops the worker thread; callbacks are not called */
+		ub_ctx_delete(d.ub); /* frees its events; callbacks are not called */
+	ubevent_free();
 	dnsd_free_inflight(&d);
 	dnsd_free_parked(&d);
 	tcp_free(&d);

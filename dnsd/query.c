@@ -343,9 +343,7 @@ static void forward(struct dnsd *d, const struct dns_query *q, const struct dnsd
 		d->inflight->prev = p;
 	d->inflight = p;
 	d->n_inflight++;
-	/* The client's spelling of the name (plain characters only, checked by the caller), not
-	 * the canonical one: the search domain stays, the upstream decides what it means. */
-	ub = ub_resolve_async(d->ub, q->name, q->qtype, q->qclass, p, dnsd_on_result, NULL);
+	ub = resolve_query(d->ub, p);
 	if (ub) {
 		log_warnx("%s: resolver: %s", q->name, ub_strerror(ub));
 		inflight_unlink(d, p);

@@ -5,7 +5,29 @@
  * write the same ring buffer auditd reads; the pinned links get the new programs in one step
  * (bpf_link_update), so no packet and no connect() ever meets an empty hook; settings, port
  * sets and static prefixes are rewritten from the policy we were given, and what an older policy
- * left is removed. A pinned map whose shape is not ours is refused, never reused. */
+ * left is removed. A pinned map whose shape is not ours is refused, never reused.
+ *
+ * The same path applies a new policy (cargowall reload: the supervisor kills the running
+ * enforcer and starts one with the new policy). The programs keep running over the maps while
+ * they are rewritten, one element at a time, so the order is what makes it atomic enough: every
+ * verdict during the rewrite is the old policy's, the new policy's, or stricter than both, and
+ * none after it is the old policy's.
+ *  1. settings: written first unless they open something (default allow, audit mode, raw
+ *     sockets) the old ones did not; then last (step 6). A chain that decides nothing falls to
+ *     the default, so a looser default must wait until every chain is the new policy's.
+ *  2. port keys the new policy lacks are removed: the map holds old AND new keys, so old and new
+ *     chains alike admit at most what their own policy does (rule ids collide across policies:
+ *     an old chain's id may name another rule now).
+ *  3. static prefixes written with their new chains (each element replaced in one update; an LPM
+ *     lookup returns one element, whose chain holds every covering rule of one policy).
+ *  4. prefixes the new policy lacks removed; learned host routes re-chained under the new ids
+ *     (ruleid.c) or removed.
+ *  5. the new policy's port keys added (now only new chains read them).
+ *  6. deferred settings.
+ * Then the links get the new programs (same code, same maps). Connections established before a
+ * reload keep the destination their socket was allowed (cw_sock_val); new ones are judged anew.
+ * Rule ids in events that were in the ring before the reload are named by the new policy in the
+ * audit log (auditd restarts with it): matched_rule may be wrong for those few records. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -57,7 +79,14 @@ static int adopt_map(struct enf *e, size_t i)
 			  path, strerror(-err));
 		goto out;
 	}
-	/* rule_ports is sized by the policy: the pinned one may be larger than we need. */
+	/* rule_ports is sized by the policy that started it: it serves ours when our keys fit,
+	 * at its own size. */
+	if (!strcmp(pin, CW_PIN_RULE_PORTS) && info.max_entries >= trie_port_keys(e) &&
+	    info.max_entries != bpf_map__max_entries(map)) {
+		err = bpf_map__set_max_entries(map, info.max_entries);
+		if (err)
+			goto out;
+	}
 	if (info.type != (__u32)bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
 	    info.value_size != bpf_map__value_size(map) ||
 	    info.map_flags != bpf_map__map_flags(map) ||
@@ -206,20 +235,18 @@ static bool static_wanted(const struct policy *p, uint8_t family, const struct a
 	return false;
 }
 
-/* A hostname rule that may still admit an address. */
-static bool learned_ref_valid(const struct policy *p, const struct cw_rule_ref *ref)
+/* The rule id under our policy of a learned reference written under the adopted maps' policy
+ * (ruleid.c: by identity), or 0 when the hostname rule no longer admits the address. */
+static uint32_t learned_ref_map(struct enf *e, const struct cw_rule_ref *ref)
 {
-	const struct policy_rule *r;
-
-	if (!(ref->flags & CW_REF_LEARNED) || !ref->rule_id || ref->rule_id > p->n_rules)
-		return false;
-	r = &p->rules[ref->rule_id - 1];
-	return r->type == POLICY_RULE_HOSTNAME && r->action == CW_ACTION_ALLOW;
+	if (!(ref->flags & CW_REF_LEARNED))
+		return 0;
+	return ruleid_map(e, ref->rule_id);
 }
 
 /* One learned host route: its chain rebuilt as learn_one() would build it under this policy
- * (covering CIDR rules re-read, hostname rules no longer allowed dropped). 1 when kept, 0 when
- * it goes, -errno. */
+ * (covering CIDR rules re-read, hostname rules renumbered by identity, those no longer allowing
+ * the address dropped). 1 when kept, 0 when it goes, -errno. */
 static int relearn(struct enf *e, int fd, uint8_t family, const struct akey *k,
 		   const struct cw_lpm_val *val, uint64_t now)
 {
@@ -242,11 +269,12 @@ static int relearn(struct enf *e, int fd, uint8_t family, const struct akey *k,
 	if (have_base)
 		cur = base;
 	for (i = 0; i < CW_CHAIN_MAX && val->chain[i].rule_id; i++) {
-		struct cw_rule_ref ref = val->chain[i];
+		struct cw_rule_ref ref;
+		uint32_t id = learned_ref_map(e, &val->chain[i]);
 
-		if (!learned_ref_valid(&e->pol, &ref))
+		if (!id)
 			continue;
-		ref = trie_rule_ref(e, ref.rule_id, CW_REF_LEARNED);
+		ref = trie_rule_ref(e, id, CW_REF_LEARNED);
 		memset(&next, 0, sizeof(next));
 		switch (trie_learned_chain(&cur, have_base || any, ref, &next)) {
 		case 0:
@@ -470,9 +498,45 @@ void adopt_release(struct enf *e)
 	if (e->tc_owned_fd >= 0)
 		close(e->tc_owned_fd);
 	e->tc_owned_fd = -1;
+	ruleid_free(e);
 	cargowall__destroy(e->skel);
 	e->skel = NULL;
 	if (e->cgroup_fd >= 0)
 		close(e->cgroup_fd);
 	e->cgroup_fd = -1;
+}
+
+/* What the settings open that the old ones did not. */
+static bool settings_open_more(const struct cw_settings *old, const struct cw_settings *s)
+{
+	return (s->default_action == CW_ACTION_ALLOW && old->default_action != CW_ACTION_ALLOW) ||
+	       (s->mode == CW_MODE_AUDIT && old->mode != CW_MODE_AUDIT) ||
+	       (s->flags & ~old->flags & CW_SETF_ALLOW_RAW);
+}
+
+int adopt_begin(struct enf *e)
+{
+	struct cw_settings old;
+	__u32 key = 0;
+
+	e->settings_deferred = false;
+	if (bpf_map__lookup_elem(e->skel->maps.settings, &key, sizeof(key), &old, sizeof(old), 0) ==
+		    0 &&
+	    settings_open_more(&old, &e->settings)) {
+		e->settings_deferred = true;
+		log_info("adopting: the new settings open more than the old ones (default %s, mode "
+			 "%s): written last",
+			 e->settings.default_action == CW_ACTION_ALLOW ? "allow" : "deny",
+			 e->settings.mode == CW_MODE_AUDIT ? "audit" : "enforce");
+	}
+	return ruleid_old_load(e);
+}
+
+int adopt_finish(struct enf *e)
+{
+	int err = trie_load_ports(e);
+
+	if (!err && e->settings_deferred)
+		err = enf_settings_write(e);
+	return err;
 }

@@ -89,6 +89,7 @@ static bool pin_name_ours(const char *name)
 		if (!strcmp(name, enf_cg_progs[i].pin))
 			return true;
 	return !strcmp(name, CW_PIN_PROG_TC) || !strcmp(name, ENF_PIN_TC_OWNED) ||
+	       !strcmp(name, ENF_PIN_RULE_IDS) ||
 	       !strcmp(name, CW_PIN_LINK_FORK) || !strcmp(name, CW_PIN_LINK_EXIT) ||
 	       !strncmp(name, ENF_PIN_TCX_PREFIX, strlen(ENF_PIN_TCX_PREFIX));
 }
@@ -233,6 +234,30 @@ static int iface_resolve(struct enf_iface *ifc)
 	return err;
 }
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* asm-generic/socket.h, Linux 5.14 */
+#endif
+
+/* The cookie of our network namespace, the host's (the launcher runs us there): a socket's
+ * netns cookie in the hooks tells a container's sockets from the host's. Before Linux 5.14 there
+ * is none (0): every socket then counts as the host's, and containers' DNS goes to their own
+ * loopback (fails; it reaches no other resolver either). */
+static uint64_t host_netns_cookie(void)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0 ||
+	    len != sizeof(cookie)) {
+		log_warn("SO_NETNS_COOKIE: containers' DNS cannot be told apart (Linux < 5.14?)");
+		cookie = 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	return cookie;
+}
+
 static void settings_make(struct enf *e, uint64_t dnsd_cgroup_id)
 {
 	struct cw_settings *s = &e->settings;
@@ -245,6 +270,8 @@ static void settings_make(struct enf *e, uint64_t dnsd_cgroup_id)
 	s->dns_upstream_port = e->o->upstream_port;
 	s->flags = e->o->allow_raw ? CW_SETF_ALLOW_RAW : 0;
 	s->step_parent = e->o->step_parent;
+	s->container_dns = e->o->container_dns;
+	s->host_netns = host_netns_cookie();
 }
 
 int enf_settings_write(struct enf *e)
@@ -427,6 +454,10 @@ int enf_start(struct enf *e)
 	err = trie_size_maps(e);
 	if (!err)
 		err = steps_prepare(e);
+	/* The verifier is most of the start time (issue 6): the scoped cgroup egress program is
+	 * not loaded at all unless --scoped attaches it. */
+	if (!err && !e->o->scoped)
+		err = bpf_program__set_autoload(e->skel->progs.cw_skb_egress, false);
 	if (err)
 		return err;
 	if (e->adopting) {
@@ -441,15 +472,24 @@ int enf_start(struct enf *e)
 	}
 	e->cgroup_id = cgroup_id;
 	settings_make(e, dnsd_id);
-	err = enf_settings_write(e);
+	/* Adopting, the order keeps every verdict meanwhile to the old policy's, ours, or
+	 * stricter (adopt.c). */
+	if (e->adopting)
+		err = adopt_begin(e);
+	if (!err && !e->settings_deferred)
+		err = enf_settings_write(e);
 	if (!err && e->adopting)
 		err = adopt_ports_prune(e);
 	if (!err)
 		err = trie_load_static(e);
 	if (!err && e->adopting)
 		err = adopt_tries(e);
+	if (!err && e->adopting)
+		err = adopt_finish(e);
 	if (!err)
 		err = pin_maps(e);
+	if (!err)
+		err = ruleid_pin(e);
 	if (err)
 		return err;
 	/* Adopting, each attachment point keeps a program at every moment: the pinned links
@@ -589,6 +629,11 @@ int enf_teardown(struct enf *e)
 		e2 = enf_unpin(e->o->bpffs, ENF_PIN_TC_OWNED);
 		err = err ?: e2;
 	}
+	if (e->rid.pin_fd_valid) {
+		e2 = enf_unpin(e->o->bpffs, ENF_PIN_RULE_IDS);
+		err = err ?: e2;
+	}
+	ruleid_free(e);
 	if (e->maps_pinned)
 		for (i = 0; i < ENF_MAP_PINS; i++) {
 			e2 = enf_unpin(e->o->bpffs, enf_map_pins[i].pin);

@@ -272,6 +272,8 @@ int enf_cleanup(const struct enf_opts *o)
 	}
 	e2 = enf_unpin(o->bpffs, ENF_PIN_TC_OWNED);
 	err = err ?: e2;
+	e2 = enf_unpin(o->bpffs, ENF_PIN_RULE_IDS);
+	err = err ?: e2;
 	e2 = cleanup_dir(o->bpffs);
 	err = err ?: e2;
 	if (err)

@@ -21,6 +21,9 @@
 /* Pin of a user-space-only map (not in the BPF object): ifindexes whose clsact qdisc this
  * enforcer created, so that --cleanup after a crash removes only what we added. */
 #define ENF_PIN_TC_OWNED "tc_owned"
+/* Pin of another user-space-only map: rule id - 1 -> identity hash of that rule, for the policy
+ * the maps hold (ruleid.c). */
+#define ENF_PIN_RULE_IDS "rule_ids"
 
 /* The cgroup programs, attached through links pinned under --bpffs (fail closed). One table
  * for attach, teardown and --cleanup. */
@@ -74,6 +77,7 @@ struct enf_opts {
 	const char *dnsd_cgroup;
 	__be32 upstream;
 	__be16 upstream_port;
+	__be32 container_dns; /* --container-dns: containers' DNS goes there (proto/maps.h); 0 none */
 	size_t n_ifaces;
 	struct enf_iface ifaces[ENF_IFACES_MAX];
 };
@@ -98,6 +102,7 @@ struct enf {
 	struct expiry *expiries;
 	size_t n_expiries, cap_expiries;
 	struct shmq q;
+	int ack_fd; /* CW_ENF_FD_ACK_BELL: wakes dnsd when what it waits for is applied */
 	/* adoption (adopt.c): the pin directory held a previous enforcer's pins, taken over */
 	bool adopting;
 	bool map_reused[ENF_MAP_PINS]; /* the pinned map itself, not a new one */
@@ -106,6 +111,22 @@ struct enf {
 	struct cw_settings settings;
 	__u32 map_ids[ENF_MAP_PINS];
 	uint64_t n_tamper; /* tamper events noticed and undone */
+	/* rule identity across policies (ruleid.c) */
+	struct {
+		bool have_old;	    /* the adopted maps' rule ids are known */
+		uint64_t *old_hash; /* old rule id - 1 -> identity hash */
+		size_t n_old;
+		struct hid *new_sorted; /* our hostname rules by hash */
+		size_t n_new;
+		uint32_t *new_only; /* our hostname rules the old policy did not have */
+		size_t n_new_only;
+		uint8_t *verdict; /* per rule: 0 unknown, 1 kept, 2 overlapped */
+		int pin_fd;
+		bool pin_fd_valid;
+	} rid;
+	/* adopting: the settings open something the old ones did not (default allow, audit, raw
+	 * sockets): written only after the tries and port keys are ours (adopt_finish) */
+	bool settings_deferred;
 };
 
 /* attach.c: everything that touches the kernel's attachment points and the pin directory. */
@@ -162,8 +183,25 @@ int adopt_tries(struct enf *e);
 int adopt_tc(struct enf *e, struct enf_iface *ifc);
 /* A pinned cgroup link of cp gets the new program. 1 when none to take over, 0, or -errno. */
 int adopt_cgroup_link(struct enf *e, const struct enf_cg_prog *cp, struct bpf_link **linkp);
+/* Before anything is rewritten: the old settings compared with ours (settings_deferred), the
+ * old rule ids read (ruleid_old_load). */
+int adopt_begin(struct enf *e);
+/* After adopt_tries: our port keys added, deferred settings written. The order of the whole
+ * adoption keeps every verdict meanwhile to what the old policy or ours decides, or stricter:
+ * see adopt.c. */
+int adopt_finish(struct enf *e);
 /* In place of enf_teardown when an adopting start fails: fds closed, nothing detached. */
 void adopt_release(struct enf *e);
+
+/* ruleid.c: rule identity across policies. */
+uint64_t ruleid_hash(const struct policy_rule *r);
+/* Adopting, before the maps are rewritten: read and unpin the old map. */
+int ruleid_old_load(struct enf *e);
+/* An adopted learned reference's rule id under our policy, or 0: drop it. */
+uint32_t ruleid_map(struct enf *e, uint32_t old_id);
+/* Once the maps hold our policy: pin our map. */
+int ruleid_pin(struct enf *e);
+void ruleid_free(struct enf *e);
 
 /* tamper.c: once a second, our attachments and pins checked and restored. */
 void tamper_check(struct enf *e);
@@ -183,7 +221,13 @@ int steps_cleanup(const char *bpffs);
 /* trie.c: the LPM trie contents. */
 /* Size the maps that depend on the policy: between open and load. */
 int trie_size_maps(struct enf *e);
+/* Port keys the policy needs in rule_ports. The map holds at least ENF_PORT_KEYS_FLOOR, and
+ * twice the policy's: a reload's policy must fit the map sized at start. */
+size_t trie_port_keys(const struct enf *e);
+#define ENF_PORT_KEYS_FLOOR 1024
 int trie_load_static(struct enf *e);
+/* The port keys of the policy (trie_load_static adds them itself unless adopting). */
+int trie_load_ports(struct enf *e);
 /* Drain the dnsq: validate, write the trie, publish applied_seq. Returns entries popped. */
 unsigned int trie_drain(struct enf *e);
 /* Delete learned entries past their deadline. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -48,7 +49,7 @@ static void usage(const char *fmt, ...)
 		"                          --interface IF [--interface IF]... --dnsd-cgroup DIR\n"
 		"                          --dns-upstream IPV4[:PORT] [--allow-private-answers]\n"
 		"                          [--allow-raw-sockets] [--scoped] [--step-parent PID]\n"
-		"                          [--verbose]\n"
+		"                          [--container-dns IPV4] [--verbose]\n"
 		"       cargowall-enforcer --cleanup --bpffs DIR --cgroup DIR\n"
 		"                          (--interface IF... | --scoped)\n"
 		"                          [--verbose]\n");
@@ -94,6 +95,23 @@ static void opt_upstream(struct enf_opts *o, const char *arg)
 	o->upstream_port = htons(port);
 }
 
+/* --container-dns: a unicast IPv4 address of this host where dnsd listens on port 53 too (the
+ * launcher binds it); not loopback, which inside a container is the container's own. */
+static void opt_container_dns(struct enf_opts *o, const char *arg)
+{
+	struct in_addr in;
+	uint32_t h;
+
+	if (o->container_dns)
+		usage("--container-dns given twice");
+	if (inet_pton(AF_INET, arg, &in) != 1)
+		usage("--container-dns: '%s' is not an IPv4 address", arg);
+	h = ntohl(in.s_addr);
+	if (!h || (h >> 24) == 127 || h >= 0xe0000000)
+		usage("--container-dns: '%s' is not a unicast, non-loopback address", arg);
+	o->container_dns = in.s_addr;
+}
+
 /* A process id: decimal, 2 .. 2^22 (PID_MAX_LIMIT); pid 1 has no runner steps. */
 static void opt_step_parent(struct enf_opts *o, const char *arg)
 {
@@ -122,6 +140,7 @@ enum {
 	OPT_RAW,
 	OPT_SCOPED,
 	OPT_STEP_PARENT,
+	OPT_CONTAINER_DNS,
 };
 
 static void parse_args(int argc, char **argv, struct enf_opts *o)
@@ -138,6 +157,7 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 		{ "allow-raw-sockets", no_argument, NULL, OPT_RAW },
 		{ "scoped", no_argument, NULL, OPT_SCOPED },
 		{ "step-parent", required_argument, NULL, OPT_STEP_PARENT },
+		{ "container-dns", required_argument, NULL, OPT_CONTAINER_DNS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -197,6 +217,9 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 		case OPT_STEP_PARENT:
 			opt_step_parent(o, optarg);
 			break;
+		case OPT_CONTAINER_DNS:
+			opt_container_dns(o, optarg);
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -217,7 +240,8 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 	if (!o->scoped && !o->n_ifaces)
 		usage("--interface is required (at least one), or --scoped");
 	if (o->cleanup) {
-		if (have_mode || o->dnsd_cgroup || have_upstream || o->step_parent)
+		if (have_mode || o->dnsd_cgroup || have_upstream || o->step_parent ||
+		    o->container_dns)
 			usage("--cleanup takes only --bpffs, --cgroup, --interface or --scoped, and "
 			      "--verbose");
 		return;
@@ -271,6 +295,26 @@ static void event_loop(struct enf *e, const sigset_t *poll_mask)
 		 child_stop_signal(), (unsigned long long)e->n_tamper);
 }
 
+/* The ack pipe's write end (child.h), non-blocking: a dnsd that stops reading fills the pipe,
+ * and the enforcer must never wait for it. Only the enforcer holds this open file. */
+static int ack_pipe_check(int fd)
+{
+	struct stat st;
+	int flags;
+
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		log_warnx("ack pipe fd %d is not a pipe", fd);
+		return -EBADF;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || (flags & O_ACCMODE) != O_WRONLY ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		log_warnx("ack pipe fd %d is not a pipe's write end", fd);
+		return -EBADF;
+	}
+	return 0;
+}
+
 static int run(struct enf_opts *o)
 {
 	static const cap_value_t keep[] = { CAP_BPF, CAP_NET_ADMIN };
@@ -281,6 +325,7 @@ static int run(struct enf_opts *o)
 
 	memset(&e, 0, sizeof(e));
 	e.o = o;
+	e.ack_fd = -1;
 	e.cgroup_fd = -1;
 	e.tc_owned_fd = -1;
 	policy_init(&e.pol);
@@ -311,6 +356,10 @@ static int run(struct enf_opts *o)
 		log_warn("dnsq doorbell fd %d", CW_ENF_FD_DNSQ_BELL);
 		goto out_q;
 	}
+	err = ack_pipe_check(CW_ENF_FD_ACK_BELL);
+	if (err)
+		goto out_q;
+	e.ack_fd = CW_ENF_FD_ACK_BELL;
 
 	err = enf_start(&e);
 	if (err && e.adopting) {

@@ -2,8 +2,9 @@
 /* Tamper checks (issue 6), once a second from the event loop: our cgroup links still attached
  * to our cgroup with our programs, the TC program still on every uplink (and first among the
  * TCX programs), every pin still leading to our object, the settings still ours. Whatever is
- * wrong is restored and logged as `tamper` on stderr (the audit log is auditd's; the kernel ring
- * buffer cannot be written from user space) and counted.
+ * wrong is restored and logged as `tamper` on stderr, and counted by kind in the pinned counters
+ * map, which auditd turns into `tamper` records (the audit log is auditd's; the kernel ring
+ * buffer cannot be written from user space).
  *
  * Not checked: the order of programs on a cgroup hook (sock_addr verdicts are AND-ed, so one
  * before ours cannot allow what ours refuses) and clsact filters in front of ours (listing them
@@ -16,6 +17,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,7 +28,29 @@
 #include "common/log.h"
 #include "enforcer.h"
 
-static void __attribute__((format(printf, 2, 3))) tamper(struct enf *e, const char *fmt, ...)
+/* Counted in the pinned counters map too (CPU 0's slot of a per-CPU element only we write), so
+ * that auditd writes a `tamper` record and status shows it: the audit log is auditd's alone. */
+static void tamper_count(struct enf *e, enum cw_counter kind)
+{
+	int ncpus = libbpf_num_possible_cpus(), fd = bpf_map__fd(e->skel->maps.counters);
+	__u32 key = kind;
+	__u64 *vals;
+
+	if (ncpus <= 0)
+		return;
+	vals = calloc((size_t)ncpus, sizeof(*vals));
+	if (!vals)
+		return;
+	if (bpf_map_lookup_elem(fd, &key, vals) == 0) {
+		vals[0]++;
+		if (bpf_map_update_elem(fd, &key, vals, BPF_EXIST) < 0)
+			log_warn("tamper: counting it in the counters map");
+	}
+	free(vals);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+tamper(struct enf *e, enum cw_counter kind, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -36,6 +60,7 @@ static void __attribute__((format(printf, 2, 3))) tamper(struct enf *e, const ch
 	va_end(ap);
 	e->n_tamper++;
 	log_warnx("tamper: %s (tamper event %llu)", buf, (unsigned long long)e->n_tamper);
+	tamper_count(e, kind);
 }
 
 /* The pin at path leads to the object with this id, or is put back (replacing whatever is
@@ -54,10 +79,12 @@ static void pin_check(struct enf *e, const char *path, int fd, const char *what)
 	if (got == want)
 		return;
 	if (got)
-		tamper(e, "pin %s leads to object id %u, not our %s (id %u): re-pinning", path, got,
+		tamper(e, CW_CNT_TAMPER_PIN,
+		       "pin %s leads to object id %u, not our %s (id %u): re-pinning", path, got,
 		       what, want);
 	else
-		tamper(e, "pin %s of our %s (id %u) is gone: re-pinning", path, what, want);
+		tamper(e, CW_CNT_TAMPER_PIN, "pin %s of our %s (id %u) is gone: re-pinning", path,
+		       what, want);
 	if (unlink(path) < 0 && errno != ENOENT)
 		log_warn("tamper: removing %s", path);
 	if (bpf_obj_pin(fd, path) < 0)
@@ -80,6 +107,8 @@ static void pins_check(struct enf *e)
 		pin_check(e, path, bpf_program__fd(e->skel->progs.cw_tc_egress), "TC program");
 	if (!enf_pin_path(path, sizeof(path), e->o->bpffs, ENF_PIN_TC_OWNED))
 		pin_check(e, path, e->tc_owned_fd, "qdisc record");
+	if (e->rid.pin_fd_valid && !enf_pin_path(path, sizeof(path), e->o->bpffs, ENF_PIN_RULE_IDS))
+		pin_check(e, path, e->rid.pin_fd, "rule id map");
 	for (i = 0; i < ENF_CG_PROGS; i++)
 		if (e->links[i] &&
 		    !enf_pin_path(path, sizeof(path), e->o->bpffs, enf_cg_progs[i].pin))
@@ -110,7 +139,7 @@ static void cgroup_links_check(struct enf *e)
 		    info.cgroup.cgroup_id == e->cgroup_id) {
 			if (info.prog_id == prog_id)
 				continue;
-			tamper(e,
+			tamper(e, CW_CNT_TAMPER_ATTACH,
 			       "cgroup link of %s runs program id %u, not ours (id %u): putting "
 			       "ours back",
 			       cp->prog, info.prog_id, prog_id);
@@ -119,7 +148,8 @@ static void cgroup_links_check(struct enf *e)
 			continue;
 		}
 		/* A detached link reads cgroup id 0 and can never be attached again: a new one. */
-		tamper(e, "%s was detached from %s: attaching it again", cp->prog, e->o->cgroup);
+		tamper(e, CW_CNT_TAMPER_ATTACH, "%s was detached from %s: attaching it again",
+		       cp->prog, e->o->cgroup);
 		bpf_link__destroy(e->links[i]);
 		e->links[i] = NULL;
 		if (!enf_pin_path(path, sizeof(path), e->o->bpffs, cp->pin) && unlink(path) < 0 &&
@@ -139,7 +169,7 @@ static void tcx_check(struct enf *e, struct enf_iface *ifc, int prog_fd, __u32 p
 
 	detached = enf_link_info(ifc->tcx_fd, &info) || enf_tcx_link_ifindex(&info) == 0;
 	if (!detached && info.prog_id != prog_id) {
-		tamper(e,
+		tamper(e, CW_CNT_TAMPER_ATTACH,
 		       "%s: the TCX link runs program id %u, not ours (id %u): putting ours back",
 		       ifc->name, info.prog_id, prog_id);
 		if (bpf_link_update(ifc->tcx_fd, prog_fd, NULL))
@@ -149,9 +179,10 @@ static void tcx_check(struct enf *e, struct enf_iface *ifc, int prog_fd, __u32 p
 	    ids[0] == prog_id)
 		return;
 	if (detached)
-		tamper(e, "%s: the TC egress program was detached: attaching it again", ifc->name);
+		tamper(e, CW_CNT_TAMPER_ATTACH,
+		       "%s: the TC egress program was detached: attaching it again", ifc->name);
 	else
-		tamper(e,
+		tamper(e, CW_CNT_TAMPER_ATTACH,
 		       "%s: program id %u runs before the TC egress program: putting ours "
 		       "first again",
 		       ifc->name, cnt ? ids[0] : 0);
@@ -177,7 +208,7 @@ static void clsact_check(struct enf *e, struct enf_iface *ifc, int prog_fd, __u3
 	if (!err && opts.prog_id == prog_id)
 		return;
 	if (!err) {
-		tamper(e,
+		tamper(e, CW_CNT_TAMPER_ATTACH,
 		       "%s: our clsact filter runs program id %u, not ours (id %u): putting "
 		       "ours back",
 		       ifc->name, opts.prog_id, prog_id);
@@ -191,7 +222,8 @@ static void clsact_check(struct enf *e, struct enf_iface *ifc, int prog_fd, __u3
 			log_warnx("tamper: %s: replacing the filter's program failed", ifc->name);
 		return;
 	}
-	tamper(e, "%s: our clsact filter is gone: attaching it again", ifc->name);
+	tamper(e, CW_CNT_TAMPER_ATTACH, "%s: our clsact filter is gone: attaching it again",
+	       ifc->name);
 	ifc->attached = false;
 	if (enf_tc_attach(e, ifc))
 		log_warnx("tamper: %s: the TC egress program could not be attached again; next "
@@ -208,7 +240,7 @@ static void settings_check(struct enf *e)
 		    0 &&
 	    !memcmp(&cur, &e->settings, sizeof(cur)))
 		return;
-	tamper(e, "the settings map was rewritten: writing ours again");
+	tamper(e, CW_CNT_TAMPER_SETTINGS, "the settings map was rewritten: writing ours again");
 	enf_settings_write(e);
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -123,14 +124,25 @@ static int port_key_insert(void *arg, const struct cw_port_key *k)
 	return bpf_map_update_elem(*(int *)arg, k, &one, BPF_ANY) < 0 ? -errno : 0;
 }
 
-int trie_size_maps(struct enf *e)
+size_t trie_port_keys(const struct enf *e)
 {
 	size_t i, n = 0;
 	int err = 0;
 
 	for (i = 0; i < e->pol.n_rules; i++)
 		n += rule_port_keys((uint32_t)i + 1, &e->pol.rules[i], NULL, NULL, &err);
-	err = bpf_map__set_max_entries(e->skel->maps.rule_ports, n ? (__u32)n : 1);
+	return n;
+}
+
+int trie_size_maps(struct enf *e)
+{
+	size_t n = trie_port_keys(e);
+	int err;
+
+	/* Room for a reload (adopt.c) whose policy has more port keys: the pinned map cannot
+	 * grow. A preallocated element is about 64 bytes. */
+	n = 2 * n > ENF_PORT_KEYS_FLOOR ? 2 * n : ENF_PORT_KEYS_FLOOR;
+	err = bpf_map__set_max_entries(e->skel->maps.rule_ports, (__u32)n);
 	if (err)
 		log_warnx("sizing the port map (%zu entries): %s", n, strerror(-err));
 	return err;
@@ -218,18 +230,32 @@ static int static_chain(const struct enf *e, const struct static_ent *ents, size
 	return 0;
 }
 
+int trie_load_ports(struct enf *e)
+{
+	const struct policy *p = &e->pol;
+	int err = 0, ports_fd = bpf_map__fd(e->skel->maps.rule_ports);
+	size_t i;
+
+	for (i = 0; i < p->n_rules && !err; i++)
+		rule_port_keys((uint32_t)i + 1, &p->rules[i], port_key_insert, &ports_fd, &err);
+	if (err)
+		log_warnx("port map: %s", strerror(-err));
+	return err;
+}
+
 int trie_load_static(struct enf *e)
 {
 	const struct policy *p = &e->pol;
 	struct static_ent *ents = NULL;
 	size_t i, n = 0, loaded[2] = { 0, 0 }, count[2] = { 0, 0 };
-	int err = 0, ports_fd = bpf_map__fd(e->skel->maps.rule_ports);
+	int err = 0;
 
-	for (i = 0; i < p->n_rules && !err; i++)
-		rule_port_keys((uint32_t)i + 1, &p->rules[i], port_key_insert, &ports_fd, &err);
-	if (err) {
-		log_warnx("port map: %s", strerror(-err));
-		return err;
+	/* Adopting, an old chain's rule id may name one of our rules: our keys come only once
+	 * every chain is ours (adopt_finish; adopt.c says why). */
+	if (!e->adopting) {
+		err = trie_load_ports(e);
+		if (err)
+			return err;
 	}
 	ents = calloc(p->n_rules ? p->n_rules : 1, sizeof(*ents));
 	if (!ents)
@@ -516,6 +542,15 @@ static void learn_one(struct enf *e, const struct cw_dnsq_entry *ent)
 	}
 }
 
+/* One byte down the ack pipe. EAGAIN: the pipe is full of wake-ups dnsd has not read yet. */
+static void ack_ring(struct enf *e)
+{
+	static const char one = 1;
+
+	if (e->ack_fd >= 0 && write(e->ack_fd, &one, 1) < 0 && errno != EAGAIN)
+		log_warn("ack pipe fd %d", e->ack_fd);
+}
+
 unsigned int trie_drain(struct enf *e)
 {
 	struct cw_dnsq_entry ent;
@@ -537,11 +572,15 @@ unsigned int trie_drain(struct enf *e)
 		n++;
 		learn_one(e, &ent);
 		/* Each answer waits in dnsd until its addresses are applied: publish as we go, not
-		 * after the batch, so the first answer is not held for the last one's work. */
-		shmq_publish_applied(&e->q);
+		 * after the batch, so the first answer is not held for the last one's work. dnsd
+		 * is woken only when this reaches the entry it waits for (the oldest answer it
+		 * holds), once: it then releases everything applied by then, and asks for its new
+		 * oldest, which the rest of this pass may cover without another wake-up. */
+		if (shmq_publish_applied(&e->q))
+			ack_ring(e);
 	}
-	if (!n)
-		shmq_publish_applied(&e->q);
+	if (!n && shmq_publish_applied(&e->q))
+		ack_ring(e);
 	return n;
 }
 

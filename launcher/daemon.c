@@ -62,7 +62,7 @@ struct child_cmd {
 	char dnsd_cg[PATH_MAX + 16];
 	char step_parent[16];
 	char *argv[24 + 2 * CW_IFACES_MAX]; /* every option once, --interface IF for each */
-	int fds[10];
+	int fds[16];			    /* spawn() moves at most 16 */
 	int n_fds;
 	int owned[4]; /* policy memfd, and auditd's ring, counters and dns_clients maps */
 	int n_owned;
@@ -162,9 +162,14 @@ static int cmd_build(struct start_ctx *c, int k, struct child_cmd *cmd)
 		argv[n++] = c->upstream;
 		if (c->o.allow_private)
 			argv[n++] = "--allow-private-answers";
+		if (c->container_dns[0]) {
+			argv[n++] = "--container-dns";
+			argv[n++] = c->container_dns;
+		}
 		fds[2] = c->dnsq_fd;
 		fds[3] = c->dnsq_bell;
-		cmd->n_fds = 4;
+		fds[4] = c->ack_pipe[1]; /* CW_ENF_FD_ACK_BELL = 7 */
+		cmd->n_fds = 5;
 		break;
 	case CH_AUDITD:
 		argv[n++] = "--user";
@@ -175,7 +180,8 @@ static int cmd_build(struct start_ctx *c, int k, struct child_cmd *cmd)
 		 * the new auditd (the consumer position lives in the map) */
 		fds[4] = cmd_own(cmd, pin_open(c, CW_PIN_EVENTS, false));
 		fds[5] = c->log_fd;
-		fds[6] = cmd_own(cmd, pin_open(c, CW_PIN_COUNTERS, true));
+		/* writable: auditd records there what it has reported (CW_CNT_AUD_*) */
+		fds[6] = cmd_own(cmd, pin_open(c, CW_PIN_COUNTERS, false));
 		fds[7] = c->lc_rd;
 		fds[8] = cmd_own(cmd, pin_open(c, CW_PIN_DNS_CLIENTS, true));
 		cmd->n_fds = 9;
@@ -195,11 +201,18 @@ static int cmd_build(struct start_ctx *c, int k, struct child_cmd *cmd)
 		fds[3] = c->dnsq_bell;
 		fds[4] = c->evq_fd;
 		fds[5] = c->evq_bell;
-		fds[6] = c->udp4_fd; /* CW_DNSD_FD_UDP4 = 9 */
-		fds[7] = c->tcp4_fd; /* 10 */
-		fds[8] = c->udp6_fd; /* 11 */
-		fds[9] = c->tcp6_fd; /* 12 */
-		cmd->n_fds = 10;
+		fds[6] = c->udp4_fd;	  /* CW_DNSD_FD_UDP4 = 9 */
+		fds[7] = c->tcp4_fd;	  /* 10 */
+		fds[8] = c->udp6_fd;	  /* 11 */
+		fds[9] = c->tcp6_fd;	  /* 12 */
+		fds[10] = c->ack_pipe[0]; /* CW_DNSD_FD_ACK_BELL = 13 */
+		cmd->n_fds = 11;
+		if (c->container_dns[0]) {
+			argv[n++] = "--container-listeners";
+			fds[11] = c->udpc_fd; /* CW_DNSD_FD_UDP_CTR = 14 */
+			fds[12] = c->tcpc_fd; /* 15 */
+			cmd->n_fds = 13;
+		}
 		break;
 	}
 	if (c->o.verbose)
@@ -462,6 +475,7 @@ static void remove_cgroups(struct start_ctx *c)
  * and unpins), auditd last so it drains the ring. Then make sure nothing is left. */
 void teardown(struct start_ctx *c)
 {
+	reload_unlisten(c);
 	child_stop(c, CH_DNSD);
 	child_stop(c, CH_ENFORCER);
 	child_stop(c, CH_AUDITD);
@@ -506,7 +520,7 @@ int supervise(struct start_ctx *c)
 
 	for (k = 0; k < CH_MAX; k++)
 		c->ch[k].pidfd = c->ch[k].ready_fd = c->cg_fd[k] = -1;
-	c->cg_base_fd = c->cg_parent_fd = -1;
+	c->cg_base_fd = c->cg_parent_fd = c->ctl_fd = -1;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -549,6 +563,12 @@ int supervise(struct start_ctx *c)
 		teardown(c);
 		return 1;
 	}
+	/* after the trio is live: a reload needs all three running */
+	ret = reload_listen(c);
+	if (ret)
+		log_warnx("no control socket in %s (%s): `cargowall reload` will not reach this "
+			  "supervisor; SIGHUP still reloads",
+			  c->state_dir, strerror(-ret));
 	report(c, "OK");
 	log_info("enforcement live: mode %s, pid %d", c->st.mode, (int)c->st.pid);
 	supervise_loop(c, sfd);

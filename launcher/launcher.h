@@ -55,7 +55,40 @@ struct launch_opts {
 	/* Step attribution: the process whose children each start a workflow step (--step-parent,
 	 * else the Runner.Worker among start's ancestors); 0 = none. */
 	pid_t step_parent;
+	/* --container-dns ADDR|none: the host IPv4 address where containers' DNS is served (see
+	 * start.c container_dns_pick); NULL: docker0's address when it exists at start */
+	const char *container_dns;
 };
+
+/* Where a policy comes from (DESIGN.md §5): --config, the list options, the CARGOWALL_*
+ * variables. start records its own; SIGHUP builds the policy again from them, `cargowall
+ * reload` sends new ones. Strings owned (strdup). */
+enum {
+	SRC_LIST_ALLOW_HOSTS,
+	SRC_LIST_ALLOW_CIDRS,
+	SRC_LIST_DENY_HOSTS,
+	SRC_LIST_DENY_CIDRS,
+	SRC_LIST_MAX
+};
+enum {
+	SRC_ENV_DEFAULT_ACTION,
+	SRC_ENV_ALLOWED_HOSTS,
+	SRC_ENV_ALLOWED_CIDRS,
+	SRC_ENV_BLOCKED_HOSTS,
+	SRC_ENV_BLOCKED_CIDRS,
+	SRC_ENV_SEARCH_DOMAINS,
+	SRC_ENV_MAX
+};
+extern const char *const src_env_names[SRC_ENV_MAX];
+struct policy_src {
+	char *config; /* an absolute path once recorded */
+	char *list[SRC_LIST_MAX];
+	char *env[SRC_ENV_MAX];
+};
+int src_from_opts(const struct launch_opts *o, struct policy_src *s);
+void src_free(struct policy_src *s);
+/* The policy of these sources; on error err says where and why (nothing printed). */
+int src_build(const struct policy_src *s, struct policy *p, struct policy_error *err);
 
 /* What start recorded in <state-dir>/state.json, so that stop and status need no options. */
 struct launch_state {
@@ -103,9 +136,14 @@ struct start_ctx {
 	const char *state_dir;
 	char run_state_dir[64];
 	int policy_fd, dnsq_fd, dnsq_bell, evq_fd, evq_bell, log_fd, ring_fd;
+	int ack_pipe[2]; /* enforcer -> dnsd: [0] CW_DNSD_FD_ACK_BELL, [1] CW_ENF_FD_ACK_BELL */
 	/* dnsd's listeners (CW_DNSD_FD_UDP4..TCP6); the IPv6 pair is /dev/null when the host
 	 * has no IPv6 (dns_no_ipv6) */
 	int udp4_fd, tcp4_fd, udp6_fd, tcp6_fd;
+	/* containers' DNS (CW_DNSD_FD_UDP_CTR, _TCP_CTR): the address ("" = none) and its
+	 * listeners, bound only when there is one */
+	char container_dns[16];
+	int udpc_fd, tcpc_fd;
 	bool dns_no_ipv6;
 	pid_t pid[CH_MAX];
 	char cg[CH_MAX][PATH_MAX + 16];
@@ -118,6 +156,10 @@ struct start_ctx {
 	/* lifecycle messages to auditd (CW_AUD_FD_LIFECYCLE): a pipe the supervisor holds both
 	 * ends of, so messages written while auditd is down wait for the next one */
 	int lc_rd, lc_wr;
+	/* reload (reload.c): the sources of the running policy, and the control socket
+	 * <state-dir>/control.sock that `cargowall reload` talks to (-1: none) */
+	struct policy_src src;
+	int ctl_fd;
 };
 
 /* start.c: options, policy, checks and the shared resources, before anything runs. 0, or the
@@ -149,6 +191,17 @@ int cmd_run(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+
+/* reload.c, in the supervisor. The control socket: 0 or -errno. */
+int reload_listen(struct start_ctx *c);
+void reload_unlisten(struct start_ctx *c);
+/* A `cargowall reload` client connected on ctl_fd: serve it (applies or refuses). */
+void reload_serve(struct start_ctx *c);
+/* Apply the policy of src (NULL: the recorded sources, SIGHUP; else recorded in their place,
+ * moved out of *src, when it applies). 0 applied (or unchanged), 1 refused; msg says what
+ * happened, the lifecycle record is written. */
+int reload_apply(struct start_ctx *c, struct policy_src *src, char *msg, size_t len);
 int cmd_summary(int argc, char **argv);
 
 /* Build the policy from --config, CARGOWALL_* and the list options. Prints the error. */
@@ -189,5 +242,8 @@ int sys_self_cgroup(char *out, size_t len);
 int sys_default_upstream(char *out, size_t len);
 int sys_ensure_user(const char *name);
 int sys_ensure_bpffs(const char *dir, bool is_default);
+/* The (first) IPv4 address of interface ifname, dotted: 0, -ENODEV (no such interface) or
+ * -EADDRNOTAVAIL (no IPv4 address). */
+int sys_iface_ipv4(const char *ifname, char *out, size_t len);
 
 #endif

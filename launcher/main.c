@@ -17,7 +17,7 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  start [policy options] [--interface IF]... [--cgroup DIR] [--dns-upstream IP[:PORT]]\n"
 		"        [--audit-log FILE] [--state-dir DIR] [--bpffs DIR] [--foreground]\n"
-		"        [--allow-private-answers] [--verbose]\n"
+		"        [--allow-private-answers] [--container-dns ADDR|none] [--verbose]\n"
 		"        start the enforcer, dnsd and auditd; returns once enforcement is live\n"
 		"  run [policy options] [--audit-log FILE] [--state-dir DIR] [--bpffs DIR]\n"
 		"      [--dns-upstream IP[:PORT]] -- COMMAND [ARG...]\n"
@@ -25,6 +25,11 @@ static void usage(FILE *f)
 		"        nothing else on the host touched; summary on stderr; COMMAND's exit status\n"
 		"  stop [--state-dir DIR]       detach everything, restore the host, flush the log\n"
 		"  status [--state-dir DIR] [--json]\n"
+		"  reload [--state-dir DIR] [--config FILE] [--allow-hosts LIST] [--allow-cidrs LIST]\n"
+		"         [--deny-hosts LIST] [--deny-cidrs LIST]\n"
+		"        apply a new policy to the running cargowall, atomically: built like start's\n"
+		"        from these options and the CARGOWALL_* environment (without any, from the\n"
+		"        sources start recorded, as SIGHUP does); a bad one changes nothing\n"
 		"  summary [--audit-log FILE] [--format markdown|json]\n"
 		"                               what was blocked and allowed, from the audit log\n"
 		"  check-config FILE            validate a config.json and print the policy\n"
@@ -48,77 +53,136 @@ static void usage(FILE *f)
 		"\n"
 		"defaults: --interface: the interfaces of the default routes; --cgroup: the cgroup v2\n"
 		"root; --dns-upstream: the first non-loopback nameserver of /etc/resolv.conf (or\n"
-		"systemd-resolved's); --state-dir " CW_STATE_DIR_DEFAULT
-		"; --bpffs " CW_BPFFS_DEFAULT ";\n"
+		"systemd-resolved's); --container-dns (where containers' DNS reaches dnsd; none:\n"
+		"refused): docker0's IPv4 address when docker0 exists;\n"
+		"--state-dir " CW_STATE_DIR_DEFAULT "; --bpffs " CW_BPFFS_DEFAULT ";\n"
 		"--audit-log " CW_AUDIT_LOG_DEFAULT "\n");
 }
 
-static int add_env_list(struct policy *p, const char *var, enum policy_rule_type type,
-			uint8_t action, struct policy_error *err)
-{
-	const char *v = getenv(var);
+const char *const src_env_names[SRC_ENV_MAX] = {
+	"CARGOWALL_DEFAULT_ACTION", "CARGOWALL_ALLOWED_HOSTS", "CARGOWALL_ALLOWED_CIDRS",
+	"CARGOWALL_BLOCKED_HOSTS",  "CARGOWALL_BLOCKED_CIDRS", "CARGOWALL_SEARCH_DOMAINS",
+};
 
-	return v ? policy_add_list(p, type, action, v, var, err) : 0;
+void src_free(struct policy_src *s)
+{
+	size_t i;
+
+	free(s->config);
+	for (i = 0; i < SRC_LIST_MAX; i++)
+		free(s->list[i]);
+	for (i = 0; i < SRC_ENV_MAX; i++)
+		free(s->env[i]);
+	memset(s, 0, sizeof(*s));
 }
 
-int launch_build_policy(const struct launch_opts *o, struct policy *p)
+static int dup_opt(char **out, const char *v)
 {
-	struct policy_error err = { "" };
+	*out = NULL;
+	if (!v)
+		return 0;
+	*out = strdup(v);
+	return *out ? 0 : -ENOMEM;
+}
+
+int src_from_opts(const struct launch_opts *o, struct policy_src *s)
+{
+	const char *lists[SRC_LIST_MAX] = { o->allow_hosts, o->allow_cidrs, o->deny_hosts,
+					    o->deny_cidrs };
+	int err;
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	err = dup_opt(&s->config, o->config);
+	for (i = 0; !err && i < SRC_LIST_MAX; i++)
+		err = dup_opt(&s->list[i], lists[i]);
+	for (i = 0; !err && i < SRC_ENV_MAX; i++)
+		err = dup_opt(&s->env[i], getenv(src_env_names[i]));
+	if (err)
+		src_free(s);
+	return err;
+}
+
+int src_build(const struct policy_src *s, struct policy *p, struct policy_error *err)
+{
+	static const struct {
+		enum policy_rule_type type;
+		uint8_t action;
+	} env_lists[] = {
+		[SRC_ENV_ALLOWED_HOSTS] = { POLICY_RULE_HOSTNAME, CW_ACTION_ALLOW },
+		[SRC_ENV_ALLOWED_CIDRS] = { POLICY_RULE_CIDR, CW_ACTION_ALLOW },
+		[SRC_ENV_BLOCKED_HOSTS] = { POLICY_RULE_HOSTNAME, CW_ACTION_DENY },
+		[SRC_ENV_BLOCKED_CIDRS] = { POLICY_RULE_CIDR, CW_ACTION_DENY },
+	};
+	static const struct {
+		enum policy_rule_type type;
+		uint8_t action;
+		const char *opt;
+	} lists[SRC_LIST_MAX] = {
+		{ POLICY_RULE_HOSTNAME, CW_ACTION_ALLOW, "--allow-hosts" },
+		{ POLICY_RULE_CIDR, CW_ACTION_ALLOW, "--allow-cidrs" },
+		{ POLICY_RULE_HOSTNAME, CW_ACTION_DENY, "--deny-hosts" },
+		{ POLICY_RULE_CIDR, CW_ACTION_DENY, "--deny-cidrs" },
+	};
 	const char *v;
 	int ret = 0;
+	size_t i;
 
+	err->msg[0] = '\0';
 	policy_init(p);
-	if (o->config)
-		ret = policy_load_file(p, o->config, &err);
-	v = getenv("CARGOWALL_DEFAULT_ACTION");
+	if (s->config)
+		ret = policy_load_file(p, s->config, err);
+	v = s->env[SRC_ENV_DEFAULT_ACTION];
 	if (!ret && v) {
 		if (!strcmp(v, "allow"))
 			p->default_action = CW_ACTION_ALLOW;
 		else if (!strcmp(v, "deny"))
 			p->default_action = CW_ACTION_DENY;
 		else
-			ret = -EINVAL, snprintf(err.msg, sizeof(err.msg),
+			ret = -EINVAL, snprintf(err->msg, sizeof(err->msg),
 						"CARGOWALL_DEFAULT_ACTION: \"%s\": must be "
 						"\"allow\" or \"deny\"",
 						v);
 	}
-	if (!ret)
-		ret = add_env_list(p, "CARGOWALL_ALLOWED_HOSTS", POLICY_RULE_HOSTNAME,
-				   CW_ACTION_ALLOW, &err);
-	if (!ret)
-		ret = add_env_list(p, "CARGOWALL_ALLOWED_CIDRS", POLICY_RULE_CIDR, CW_ACTION_ALLOW,
-				   &err);
-	if (!ret)
-		ret = add_env_list(p, "CARGOWALL_BLOCKED_HOSTS", POLICY_RULE_HOSTNAME,
-				   CW_ACTION_DENY, &err);
-	if (!ret)
-		ret = add_env_list(p, "CARGOWALL_BLOCKED_CIDRS", POLICY_RULE_CIDR, CW_ACTION_DENY,
-				   &err);
-	v = getenv("CARGOWALL_SEARCH_DOMAINS");
+	for (i = SRC_ENV_ALLOWED_HOSTS; !ret && i <= SRC_ENV_BLOCKED_CIDRS; i++)
+		if (s->env[i])
+			ret = policy_add_list(p, env_lists[i].type, env_lists[i].action, s->env[i],
+					      src_env_names[i], err);
+	v = s->env[SRC_ENV_SEARCH_DOMAINS];
 	if (!ret && v) {
 		char *copy = strdup(v), *save = NULL, *tok;
 
-		for (tok = strtok_r(copy, ", \n", &save); tok && !ret;
+		if (!copy)
+			ret = -ENOMEM, snprintf(err->msg, sizeof(err->msg), "out of memory");
+		for (tok = copy ? strtok_r(copy, ", \n", &save) : NULL; tok && !ret;
 		     tok = strtok_r(NULL, ", \n", &save))
-			ret = policy_add_search_domain(p, tok, "CARGOWALL_SEARCH_DOMAINS", &err);
+			ret = policy_add_search_domain(p, tok, "CARGOWALL_SEARCH_DOMAINS", err);
 		free(copy);
 	}
-	if (!ret && o->allow_hosts)
-		ret = policy_add_list(p, POLICY_RULE_HOSTNAME, CW_ACTION_ALLOW, o->allow_hosts,
-				      "--allow-hosts", &err);
-	if (!ret && o->allow_cidrs)
-		ret = policy_add_list(p, POLICY_RULE_CIDR, CW_ACTION_ALLOW, o->allow_cidrs,
-				      "--allow-cidrs", &err);
-	if (!ret && o->deny_hosts)
-		ret = policy_add_list(p, POLICY_RULE_HOSTNAME, CW_ACTION_DENY, o->deny_hosts,
-				      "--deny-hosts", &err);
-	if (!ret && o->deny_cidrs)
-		ret = policy_add_list(p, POLICY_RULE_CIDR, CW_ACTION_DENY, o->deny_cidrs,
-				      "--deny-cidrs", &err);
-	if (ret) {
-		fprintf(stderr, "cargowall: bad policy: %s\n", err.msg);
+	for (i = 0; !ret && i < SRC_LIST_MAX; i++)
+		if (s->list[i])
+			ret = policy_add_list(p, lists[i].type, lists[i].action, s->list[i],
+					      lists[i].opt, err);
+	if (ret)
 		policy_free(p);
+	return ret;
+}
+
+int launch_build_policy(const struct launch_opts *o, struct policy *p)
+{
+	struct policy_error err = { "" };
+	struct policy_src s;
+	int ret = src_from_opts(o, &s);
+
+	if (ret) {
+		fprintf(stderr, "cargowall: out of memory\n");
+		policy_init(p);
+		return ret;
 	}
+	ret = src_build(&s, p, &err);
+	src_free(&s);
+	if (ret)
+		fprintf(stderr, "cargowall: bad policy: %s\n", err.msg);
 	return ret;
 }
 
@@ -156,6 +220,8 @@ int main(int argc, char **argv)
 		return cmd_stop(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "reload"))
+		return cmd_reload(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "summary"))

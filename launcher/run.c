@@ -129,7 +129,9 @@ int cmd_run(int argc, char **argv)
 	/* The summary covers this run only: the log is appended to, never truncated. */
 	if (stat(c.st.audit_log, &sb) == 0)
 		offset = (long)sb.st_size;
-	if (daemon_start(&c, &sup)) {
+	ret = daemon_start(&c, &sup);
+	src_free(&c.src); /* the daemon has its own copy */
+	if (ret) {
 		job_cgroup_remove(c.st.cgroup);
 		return 1;
 	}

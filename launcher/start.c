@@ -131,6 +131,7 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 		O_PRIVATE,
 		O_RAW,
 		O_STEP_PARENT,
+		O_CONTAINER_DNS,
 	};
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, O_CONFIG },
@@ -152,6 +153,7 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 		{ "allow-private-answers", no_argument, NULL, O_PRIVATE },
 		{ "allow-raw-sockets", no_argument, NULL, O_RAW },
 		{ "step-parent", required_argument, NULL, O_STEP_PARENT },
+		{ "container-dns", required_argument, NULL, O_CONTAINER_DNS },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool step_parent_given = false;
@@ -228,6 +230,9 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 				return -EINVAL;
 			step_parent_given = true;
 			break;
+		case O_CONTAINER_DNS:
+			o->container_dns = optarg;
+			break;
 		default:
 			fprintf(stderr, "cargowall: start: see `cargowall --help`\n");
 			return -EINVAL;
@@ -284,6 +289,37 @@ static int mkdir_p(const char *path, mode_t mode)
 	}
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return -errno;
+	return 0;
+}
+
+/* Where containers' DNS is served (issue 7): their sockets live in other network namespaces,
+ * where 127.0.0.1 is their own, so the kernel sends their port-53 traffic to this host address
+ * instead. --container-dns ADDR (an IPv4 address of this host), none, or by default docker0's
+ * address when docker0 exists now: a host-local address, which containers on user-defined
+ * bridges created later reach too, through their default route. Without one, containers' DNS
+ * is refused. */
+static int container_dns_pick(struct start_ctx *c)
+{
+	const char *a = c->o.container_dns;
+	struct in_addr in;
+	uint32_t h;
+
+	if (!a) {
+		if (sys_iface_ipv4("docker0", c->container_dns, sizeof(c->container_dns)))
+			c->container_dns[0] = '\0';
+		return 0;
+	}
+	if (!strcmp(a, "none"))
+		return 0;
+	h = inet_pton(AF_INET, a, &in) == 1 ? ntohl(in.s_addr) : 0;
+	if (!h || (h >> 24) == 127 || h >= 0xe0000000) {
+		fprintf(stderr,
+			"cargowall: --container-dns: \"%s\": not a unicast IPv4 address "
+			"outside 127/8 (or none)\n",
+			a);
+		return -EINVAL;
+	}
+	snprintf(c->container_dns, sizeof(c->container_dns), "%s", inet_ntoa(in));
 	return 0;
 }
 
@@ -380,7 +416,7 @@ static int prepare(struct start_ctx *c)
 				"absolute paths\n");
 		return -EINVAL;
 	}
-	return 0;
+	return container_dns_pick(c);
 }
 
 static int memfd_with(const char *name, const char *text)
@@ -398,10 +434,10 @@ static int memfd_with(const char *name, const char *text)
 	return fd;
 }
 
-/* A DNS listener on 127.0.0.1:53 or [::1]:53: non-blocking, close-on-exec, IPv6 only for
+/* A DNS listener on addr4:53 (IPv4) or [::1]:53: non-blocking, close-on-exec, IPv6 only for
  * the IPv6 ones (so they never take IPv4 traffic meant for the other pair), TCP ones listening.
  * The fd, or -errno. */
-static int bind_dns(int family, int type)
+static int bind_dns(int family, int type, in_addr_t addr4)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -416,7 +452,7 @@ static int bind_dns(int family, int type)
 
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(CW_DNS_PORT);
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin->sin_addr.s_addr = addr4;
 		sl = sizeof(*sin);
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
@@ -461,7 +497,7 @@ static int bind_dns_all(struct start_ctx *c)
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		*fd[i] = bind_dns(l[i].family, l[i].type);
+		*fd[i] = bind_dns(l[i].family, l[i].type, htonl(INADDR_LOOPBACK));
 		if (*fd[i] >= 0)
 			continue;
 		if (l[i].family == AF_INET6 &&
@@ -484,6 +520,23 @@ static int bind_dns_all(struct start_ctx *c)
 			return -errno;
 	}
 	return 0;
+}
+
+/* The containers' DNS listeners on container_dns:53 (when there is one), like 127.0.0.1's. */
+static int bind_dns_container(struct start_ctx *c)
+{
+	struct in_addr a;
+
+	if (!c->container_dns[0] || inet_pton(AF_INET, c->container_dns, &a) != 1)
+		return 0;
+	c->udpc_fd = bind_dns(AF_INET, SOCK_DGRAM, a.s_addr);
+	c->tcpc_fd = c->udpc_fd < 0 ? c->udpc_fd : bind_dns(AF_INET, SOCK_STREAM, a.s_addr);
+	if (c->udpc_fd >= 0 && c->tcpc_fd >= 0)
+		return 0;
+	fprintf(stderr, "cargowall: --container-dns: cannot bind %s %s:53: %s\n",
+		c->udpc_fd < 0 ? "UDP" : "TCP", c->container_dns,
+		strerror(c->udpc_fd < 0 ? -c->udpc_fd : -c->tcpc_fd));
+	return c->udpc_fd < 0 ? c->udpc_fd : c->tcpc_fd;
 }
 
 /* Shared resources, created before the daemon forks so that errors reach the terminal. */
@@ -509,7 +562,11 @@ static int create_resources(struct start_ctx *c, const struct policy *p)
 	c->evq_bell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->dnsq_bell < 0 || c->evq_bell < 0)
 		return -errno;
+	if (pipe2(c->ack_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
 	ret = bind_dns_all(c);
+	if (!ret)
+		ret = bind_dns_container(c);
 	if (ret)
 		return ret;
 	snprintf(parent, sizeof(parent), "%s", c->st.audit_log);
@@ -559,6 +616,23 @@ int start_setup(struct start_ctx *c, int argc, char **argv, bool scoped)
 	if (launch_build_policy(&c->o, &p))
 		return 1;
 	ret = 1;
+	/* SIGHUP builds the policy again from these (reload.c); the file by its absolute path,
+	 * the supervisor's working directory is not ours */
+	if (src_from_opts(&c->o, &c->src)) {
+		fprintf(stderr, "cargowall: out of memory\n");
+		goto out;
+	}
+	if (c->src.config) {
+		char *abs = realpath(c->src.config, NULL);
+
+		if (!abs) {
+			fprintf(stderr, "cargowall: --config: %s: %s\n", c->src.config,
+				strerror(errno));
+			goto out;
+		}
+		free(c->src.config);
+		c->src.config = abs;
+	}
 	if (prepare(c))
 		goto out;
 	err = mkdir_p(c->state_dir, 0700);
@@ -587,6 +661,8 @@ int start_setup(struct start_ctx *c, int argc, char **argv, bool scoped)
 		ret = 0;
 out:
 	policy_free(&p);
+	if (ret)
+		src_free(&c->src);
 	if (ret && scoped)
 		rmdir(c->st.cgroup); /* the job's cgroup, made by prepare() */
 	return ret;
@@ -600,9 +676,15 @@ int cmd_start(int argc, char **argv)
 
 	if (ret)
 		return ret;
-	if (c.o.foreground)
-		return supervise(&c);
-	if (daemon_start(&c, &pid))
+	if (c.o.foreground) {
+		ret = supervise(&c);
+		src_free(&c.src);
+		return ret;
+	}
+	/* the daemon has its own copy of the sources; this process is done with them */
+	ret = daemon_start(&c, &pid);
+	src_free(&c.src);
+	if (ret)
 		return 1;
 	printf("cargowall: enforcement live (mode %s, pid %d, audit log %s)\n", c.st.mode, (int)pid,
 	       c.st.audit_log);

@@ -16,9 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <jansson.h>
 
 #include "../common/log.h"
+#include "../proto/maps.h"
 #include "launcher.h"
 
 static const char *const child_names[] = { "enforcer", "dnsd", "auditd" };
@@ -418,7 +421,8 @@ void state_remove_files(const char *state_dir)
 {
 	static const char *const files[] = { "state.json",     "cargowall.pid", "enforcer.pid",
 					     "dnsd.pid",       "auditd.pid",	"cargowall.start",
-					     "enforcer.start", "dnsd.start",	"auditd.start" };
+					     "enforcer.start", "dnsd.start",	"auditd.start",
+					     "control.sock" };
 	char path[PATH_MAX];
 	size_t i;
 
@@ -466,8 +470,48 @@ int cmd_stop(int argc, char **argv)
 	return ret;
 }
 
+/* Sums over every CPU of the pinned counters map: events lost (ring buffer full) and tamper
+ * events undone. 0, or -errno (not pinned: not running, or another version's map). */
+static int counters_read(const struct launch_state *st, uint64_t *lost, uint64_t *tamper)
+{
+	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_RDONLY);
+	int ncpus = libbpf_num_possible_cpus(), fd, err = 0, i;
+	char path[PATH_MAX + 16];
+	__u64 *vals;
+	__u32 key;
+
+	*lost = *tamper = 0;
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	if (path_fmt(path, sizeof(path), "%s/%s", st->bpffs, CW_PIN_COUNTERS))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get_opts(path, &opts);
+	if (fd < 0)
+		return -errno;
+	vals = calloc((size_t)ncpus, sizeof(*vals));
+	if (!vals) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (key = CW_CNT_EVENTS_LOST; key <= CW_CNT_TAMPER_SETTINGS && !err; key++) {
+		if (key != CW_CNT_EVENTS_LOST && key < CW_CNT_TAMPER_ATTACH)
+			continue;
+		if (bpf_map_lookup_elem(fd, &key, vals) < 0) {
+			err = -errno;
+			break;
+		}
+		for (i = 0; i < ncpus; i++)
+			*(key == CW_CNT_EVENTS_LOST ? lost : tamper) += vals[i];
+	}
+	free(vals);
+	close(fd);
+	return err;
+}
+
 int cmd_status(int argc, char **argv)
 {
+	uint64_t lost = 0, tamper = 0;
+	bool have_counters;
 	bool json = false, all_alive = true;
 	const char *dir = parse_state_dir(argc, argv, &json);
 	struct launch_state st;
@@ -497,9 +541,15 @@ int cmd_status(int argc, char **argv)
 			json_pack("{s:i,s:b}", "pid", cpid > 0 ? cpid : 0, "alive", alive));
 	}
 	all_alive &= recorded_alive(dir, "cargowall", &pid);
+	have_counters = counters_read(&st, &lost, &tamper) == 0;
 	o = json_pack("{s:b,s:i,s:s,s:s,s:s,s:s,s:o}", "running", all_alive, "pid",
 		      pid > 0 ? pid : 0, "mode", st.mode, "bpffs", st.bpffs, "cgroup", st.cgroup,
 		      "audit_log", st.audit_log, "processes", procs);
+	/* null when the pinned counters cannot be read */
+	json_object_set_new(o, "events_lost",
+			    have_counters ? json_integer((json_int_t)lost) : json_null());
+	json_object_set_new(o, "tamper_events",
+			    have_counters ? json_integer((json_int_t)tamper) : json_null());
 	if (json) {
 		char *s = json_dumps(o, JSON_COMPACT);
 
@@ -516,6 +566,11 @@ int cmd_status(int argc, char **argv)
 			       json_is_true(json_object_get(p, "alive")) ? "alive" : "NOT RUNNING");
 		}
 		printf("  audit log %s\n", st.audit_log);
+		if (have_counters)
+			printf("  events lost %llu (ring buffer full), tamper events undone %llu\n",
+			       (unsigned long long)lost, (unsigned long long)tamper);
+		else
+			printf("  counters: cannot read %s/%s\n", st.bpffs, CW_PIN_COUNTERS);
 	}
 	json_decref(o);
 	return all_alive ? 0 : 1;

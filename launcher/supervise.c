@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The supervisor's loop (DESIGN.md §1, issue 6): a child that dies is restarted with backoff, a
- * crash loop is given up on without detaching anything, SIGHUP reopens the audit log, and each
+ * crash loop is given up on without detaching anything, SIGHUP reloads the policy (reload.c)
+ * and reopens the audit log, a `cargowall reload` on the control socket is served, and each
  * of these is a `lifecycle` record in the audit log (through auditd: only auditd writes it).
  *
  * While a child is down nothing opens: the pinned programs keep enforcing with the maps as they
@@ -217,14 +218,19 @@ static void reopen_log(struct start_ctx *c)
 void supervise_loop(struct start_ctx *c, int sfd)
 {
 	struct signalfd_siginfo si;
-	struct pollfd pfd[1 + CH_MAX];
-	int who[1 + CH_MAX], n, i, k, timeout;
+	struct pollfd pfd[2 + CH_MAX];
+	int who[2 + CH_MAX], n, i, k, timeout;
+	char msg[512];
 	uint64_t now, next;
 
 	for (;;) {
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;
-		n = 1;
+		/* -1 when there is no control socket: poll skips it */
+		pfd[1].fd = c->ctl_fd;
+		pfd[1].events = POLLIN;
+		pfd[1].revents = 0;
+		n = 2;
 		next = UINT64_MAX;
 		for (k = 0; k < CH_MAX; k++) {
 			struct child_proc *ch = &c->ch[k];
@@ -244,9 +250,11 @@ void supervise_loop(struct start_ctx *c, int sfd)
 			log_warn("poll");
 			return;
 		}
-		for (i = 1; i < n; i++)
+		for (i = 2; i < n; i++)
 			if (pfd[i].revents)
 				on_ready(c, who[i]);
+		if (pfd[1].revents & POLLIN)
+			reload_serve(c);
 		if (pfd[0].revents & POLLIN) {
 			if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
 				if (errno == EINTR)
@@ -261,8 +269,14 @@ void supervise_loop(struct start_ctx *c, int sfd)
 			}
 			if (si.ssi_signo == SIGCHLD)
 				reap_all(c);
-			else if (si.ssi_signo == SIGHUP)
+			else if (si.ssi_signo == SIGHUP) {
+				/* the policy from the sources start recorded (the config file
+				 * read again), then the log: a rotated log needs the reopen
+				 * whatever the policy does */
+				if (reload_apply(c, NULL, msg, sizeof(msg)) == 0)
+					log_info("SIGHUP: %s", msg);
 				reopen_log(c);
+			}
 		}
 		now = now_ms();
 		for (k = 0; k < CH_MAX; k++) {

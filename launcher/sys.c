@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -213,4 +216,26 @@ int sys_ensure_bpffs(const char *dir, bool is_default)
 	if (mount("bpf", parent, "bpf", 0, "mode=0700") < 0)
 		return -errno;
 	return 0;
+}
+
+int sys_iface_ipv4(const char *ifname, char *out, size_t len)
+{
+	struct ifreq ifr;
+	int fd, err = 0;
+
+	if (strlen(ifname) >= sizeof(ifr.ifr_name))
+		return -ENODEV;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, ifname, strlen(ifname));
+	ifr.ifr_addr.sa_family = AF_INET;
+	if (ioctl(fd, SIOCGIFADDR, &ifr) < 0)
+		err = errno == ENODEV ? -ENODEV : -EADDRNOTAVAIL;
+	close(fd);
+	if (!err && !inet_ntop(AF_INET, &((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr, out,
+			       (socklen_t)len))
+		err = -ENOSPC;
+	return err;
 }

@@ -44,6 +44,14 @@ enum cw_hook {
 #define CW_CGNAME_LEN 80
 
 #define CW_EVF_EXE_TRUNC 0x4
+/* A DNS query from a container (a socket in another network namespace than the host's) that the
+ * sock_addr hooks sent to dnsd instead: daddr is the resolver it asked. Reported (type
+ * CW_EV_CONN_ALLOWED) so that the query's container and process are in the log; dnsd's own
+ * record of the name knows only the client's address. */
+#define CW_EVF_DNS_REDIRECT 0x8
+/* Refused in audit mode too (blocked, not would-deny): DNS from a container when there is no
+ * container-DNS address, which must reach no resolver but dnsd in either mode. */
+#define CW_EVF_ENFORCED 0x10
 
 /* One connection verdict. Addresses are in network order; an IPv4 address sits in the first
  * four bytes. pid/tid/ppid/uid/start_ns/comm/exe are 0/empty when the hook has no process

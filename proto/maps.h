@@ -121,9 +121,14 @@ struct cw_settings {
 	/* Step attribution: the tgid whose children each start a workflow step (the runner's
 	 * Runner.Worker); 0 = off. */
 	__u32 step_parent;
-	__u32 pad2;
+	/* Containers (issue 7): a socket whose network namespace is not the host's (the one the
+	 * enforcer runs in, by netns cookie) sends its DNS to container_dns:53, an IPv4 address of
+	 * the host where dnsd also listens (docker0's gateway): 127.0.0.1 there is the container's
+	 * own loopback. 0 = none: such DNS is refused (EPERM), it never reaches another resolver. */
+	__be32 container_dns;
+	__u64 host_netns; /* SO_NETNS_COOKIE of the enforcer's netns; 0 = unknown (all is host) */
 };
-_Static_assert(sizeof(struct cw_settings) == 32, "cw_settings layout");
+_Static_assert(sizeof(struct cw_settings) == 40, "cw_settings layout");
 
 #define CW_SETF_ALLOW_RAW 0x1 /* raw IPv4/IPv6 sockets may be created in the hooked cgroup */
 
@@ -154,16 +159,18 @@ struct cw_dns_orig {
 };
 _Static_assert(sizeof(struct cw_dns_orig) == 24, "cw_dns_orig layout");
 
-/* Key of the dns_clients map: the local UDP port of a socket that sent a DNS query (host order)
- * and the IP version of the datagram (4 or 6), as dnsd reports its client. The value is a
- * struct cw_conn_event (proto/events.h) with who sent it: pid, tid, ppid, uid, start_ns, comm,
- * exe, cgname, step, cookie, and ts_ns (when the query was judged). */
+/* Key of the dns_clients map: the source address (IPv4 in the first four bytes, the rest zero),
+ * UDP port (host order) and IP version (4 or 6) of a DNS query, as dnsd reports its client; the
+ * address keeps a container's client apart from a host client with the same port. The value is
+ * a struct cw_conn_event (proto/events.h) with who sent it: pid, tid, ppid, uid, start_ns,
+ * comm, exe, cgname, step, cookie, and ts_ns (when the query was judged). */
 struct cw_dns_client_key {
+	__u8 addr[16];
 	__u16 port;
 	__u8 family;
 	__u8 pad;
 };
-_Static_assert(sizeof(struct cw_dns_client_key) == 4, "cw_dns_client_key layout");
+_Static_assert(sizeof(struct cw_dns_client_key) == 20, "cw_dns_client_key layout");
 
 /* Where dnsd listens (the launcher binds these): the sock_addr hooks redirect DNS there. */
 #define CW_DNS_PORT 53
@@ -176,6 +183,17 @@ enum cw_counter {
 	CW_CNT_WOULD_DENY,
 	CW_CNT_EVENTS_LOST,
 	CW_CNT_DNS_REDIRECTED,
+	/* Tamper events the enforcer noticed and undid (issue 6), by what was restored. Written
+	 * by the enforcer from user space (CPU 0's slot), never by BPF; auditd turns increases
+	 * into `tamper` records, status shows the sum. */
+	CW_CNT_TAMPER_ATTACH,	/* a cgroup link or the TC program detached, replaced, preceded */
+	CW_CNT_TAMPER_PIN,	/* a pin removed or pointed elsewhere */
+	CW_CNT_TAMPER_SETTINGS, /* the settings map rewritten */
+	/* What auditd has reported so far, written by auditd (CPU 0's slot), never by BPF: a
+	 * restarted auditd starts from these, so losses counted before a kill and not yet
+	 * written are reported by the next one (auditd/main.c). */
+	CW_CNT_AUD_RING_REPORTED, /* CW_CNT_EVENTS_LOST total covered by events_lost records */
+	CW_CNT_AUD_EVQ_REPORTED,  /* dnsd's evq dropped_full covered by events_lost records */
 	CW_CNT_MAX,
 };
 

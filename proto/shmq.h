@@ -3,10 +3,10 @@
  *
  * One memfd created by the launcher: a header page, then `capacity` slots of `slot_size` bytes.
  * Single producer, single consumer; `head` and `tail` are free-running 64-bit counters, slot =
- * counter % capacity. Only the producer writes `head` and `dropped_full`; only the consumer writes
- * `tail`, `applied_seq` and `ack_futex`. Each side trusts the geometry it was configured with,
- * never what the header says after attach, and the consumer copies each slot out before checking
- * it: the producer may be compromised.
+ * counter % capacity. Only the producer writes `head`, `dropped_full` and `ack_want`; only the
+ * consumer writes `tail`, `applied_seq` and `ack_futex`. Each side trusts the geometry it was
+ * configured with, never what the header says after attach, and the consumer copies each slot
+ * out before checking it: the producer may be compromised.
  *
  * Two queues exist: dnsq (dnsd -> enforcer, struct cw_dnsq_entry) and evq (dnsd -> auditd,
  * struct cw_dns_event).
@@ -35,6 +35,10 @@ struct cw_shmq_hdr {
 	/* producer's cache line */
 	__u64 head __attribute__((aligned(64)));
 	__u64 dropped_full; /* pushes refused because the ring was full */
+	/* The sequence number the producer waits for (0 = none): the consumer wakes it (futex
+	 * waiters, and the enforcer's ack pipe to dnsd) only when applied_seq reaches it, once per
+	 * value. A lying producer gets at most one wake-up per store. */
+	__u64 ack_want;
 	/* consumer's cache line */
 	__u64 tail __attribute__((aligned(64)));
 	__u64 applied_seq; /* every entry with seq <= applied_seq is applied (seq = head after push) */

@@ -196,11 +196,23 @@ rss_line() {
 	a=$(rss_of auditd)
 	echo "$1 $s $e $d $a $((e + d + a))"
 }
+# Pss (smaps_rollup): shared pages (libc, the ring buffer auditd maps twice) counted once in
+# all, where VmRSS counts them in full in every process and every mapping.
+pss_of() { awk '/^Pss:/ { print $2 }' "/proc/$(tr -dc '0-9' <"$LAB_STATE/$1.pid")/smaps_rollup" 2>/dev/null || echo 0; }
+pss_line() {
+	local s e d a
+	s=$(pss_of cargowall)
+	e=$(pss_of enforcer)
+	d=$(pss_of dnsd)
+	a=$(pss_of auditd)
+	echo "$1 $s $e $d $a $((e + d + a))"
+}
 
 rc=0
 timed_us "$CW_BIN" start "${START_ARGS[@]}" >/dev/null
 denied_refused || lab_die "$LAB_EVIL_IP reachable after start"
 rss_line start >"$LAB/rss"
+pss_line start >"$LAB/pss"
 half=$((LOAD_N / 2))
 for part in 1 2; do
 	t0=$(date +%s%N)
@@ -210,6 +222,7 @@ for part in 1 2; do
 	bench_log "load part $part: rounds answers connections denied errors = $out ($secs ms)"
 	echo "$out" >>"$LAB/load.out"
 	rss_line "load$part" >>"$LAB/rss"
+	pss_line "load$part" >>"$LAB/pss"
 done
 lab_cw stop --state-dir "$LAB_STATE" >/dev/null 2>&1 || true
 
@@ -227,6 +240,10 @@ printf '\n%-10s %10s %10s %10s %10s %10s\n' "VmRSS kB" supervisor enforcer dnsd 
 while read -r l s e d a t; do
 	printf '%-10s %10s %10s %10s %10s %10s\n' "$l" "$s" "$e" "$d" "$a" "$t"
 done <"$LAB/rss"
+printf '%-10s %10s %10s %10s %10s %10s\n' "Pss kB" supervisor enforcer dnsd auditd "the three"
+while read -r l s e d a t; do
+	printf '%-10s %10s %10s %10s %10s %10s\n' "$l" "$s" "$e" "$d" "$a" "$t"
+done <"$LAB/pss"
 echo
 
 status=0

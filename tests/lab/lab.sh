@@ -724,3 +724,78 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 		;;
 	esac
 fi
+
+# ---- containers (issue 7): container-like namespaces behind bridges in the runner netns -------
+#
+#   runner netns: bridge BR, NET.1/24  <--- veth cwv<N> / eth0 --->  netns cwc<N>-$LAB_ID:
+#                                                                     eth0 NET.2/24, default via
+#                                                                     NET.1, lo up
+# Forwarding on and masquerading (nftables, table ip cwlab_ctr) out of $LAB_IF in the runner
+# netns, as Docker does; a NAT rule turns on conntrack there (see the note at the top: not for
+# fragment tests). The container's processes run in $LAB_CG/docker-<ID>.scope (under the hooked
+# cgroup, like system.slice/docker-<id>.scope on a runner) and see /etc/netns/cwc<N>-$LAB_ID/
+# resolv.conf. Torn down by lab_ctr_teardown (after lab_teardown, which kills what is in the
+# cgroups and removes them).
+
+LAB_CTRS=() # container namespaces made by lab_ctr_add
+
+lab_ctr_ns() { echo "cwc$1-$LAB_ID"; } # N
+
+# lab_ctr_add N BRIDGE NET ID RESOLVER: container N on BRIDGE (made with NET.1/24 unless it
+# exists), address NET.2, cgroup docker-ID.scope, resolv.conf "nameserver RESOLVER".
+lab_ctr_add() {
+	local n=$1 br=$2 net=$3 id=$4 resolver=$5 ns
+	ns=$(lab_ctr_ns "$n")
+	ip netns add "$ns"
+	LAB_CTRS+=("$ns")
+	if ! ip -n "$LAB_RUNNER" link show "$br" >/dev/null 2>&1; then
+		ip -n "$LAB_RUNNER" link add "$br" type bridge
+		ip -n "$LAB_RUNNER" addr add "$net.1/24" dev "$br"
+		ip -n "$LAB_RUNNER" link set "$br" up
+	fi
+	ip link add "cwv$n" netns "$LAB_RUNNER" type veth peer name eth0 netns "$ns"
+	ip -n "$LAB_RUNNER" link set "cwv$n" master "$br" up
+	ip -n "$ns" link set lo up
+	ip -n "$ns" addr add "$net.2/24" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add default via "$net.1"
+	ip netns exec "$LAB_RUNNER" sysctl -q -w net.ipv4.ip_forward=1
+	if ! ip netns exec "$LAB_RUNNER" nft list table ip cwlab_ctr >/dev/null 2>&1; then
+		ip netns exec "$LAB_RUNNER" nft -f - <<EOF
+table ip cwlab_ctr {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "$LAB_IF" ip saddr != 10.199.0.0/24 masquerade
+	}
+}
+EOF
+	fi
+	mkdir "$LAB_CG/docker-$id.scope"
+	mkdir -p "/etc/netns/$ns"
+	echo "nameserver $resolver" >"/etc/netns/$ns/resolv.conf"
+}
+
+# lab_ctr N ID CMD...: CMD in container N (its netns) and its cgroup docker-ID.scope.
+lab_ctr() {
+	local ns
+	ns=$(lab_ctr_ns "$1")
+	sh -c 'cg=$1; ns=$2; shift 2; echo $$ > "$cg/cgroup.procs" && exec ip netns exec "$ns" "$@"' \
+		lab-ctr "$LAB_CG/docker-$2.scope" "$ns" "${@:3}"
+}
+
+lab_ctr_teardown() {
+	local ns pid
+	set +e
+	for ns in "${LAB_CTRS[@]}"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			lab_log "teardown: leftover process $pid in $ns"
+			lab_kill_pid "$pid"
+		done
+		ip netns del "$ns" 2>/dev/null
+		rm -rf "/etc/netns/$ns"
+	done
+	LAB_CTRS=()
+	rmdir /etc/netns 2>/dev/null
+	set -e
+	return 0
+}

@@ -46,6 +46,8 @@ PY
 
 echo "== 1. enforce mode: who did it"
 cw_start enforce || { lab_fail "cargowall start (enforce)"; lab_results; exit 1; }
+lab_check "1: lifecycle: the policy this run enforces (1 rule, default deny)" lab_audit_wait \
+	"$LAB_AUDIT" event_type=lifecycle "message=policy loaded: 1 rule(s), default deny" mode=enforce
 
 # A process that is gone right after its denied connect: curl exits on EPERM.
 rc=0

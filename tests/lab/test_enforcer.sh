@@ -160,20 +160,35 @@ lab_check "after the kill: cgroup programs still on $LAB_CG" \
 lab_check "after the kill: $LAB_EVIL_IP still refused (EPERM)" evil_eperm
 
 echo "== a new enforcer, same arguments, adopts the pins"
-# fds of common/child.h: 3 policy (memfd), 4 ready pipe, 5 dnsq memfd, 6 doorbell (from dnsd).
+# fds of common/child.h: 3 policy (memfd), 4 ready pipe, 5 dnsq memfd, 6 doorbell (from dnsd),
+# 7 the write end of dnsd's ack pipe (dnsd holds the read end at 13; the supervisor keeps the
+# write end for restarts: found by the pipe's inode).
 lab_runner "$LAB_PYTHON" - "$dnsd" "$LAB/policy.json" "$ENF2_LOG" "$LAB/enforcer2.pid" \
-	"$LAB/enforcer.argv" >"$LAB/harness.out" 2>&1 <<'PY' || true
+	"$LAB/enforcer.argv" "$(pid_of cargowall)" >"$LAB/harness.out" 2>&1 <<'PY' || true
 import ctypes, os, select, sys
-dnsd, policy, log, pidfile, argvfile = int(sys.argv[1]), *sys.argv[2:]
+dnsd, policy, log, pidfile, argvfile, sup = int(sys.argv[1]), *sys.argv[2:6], int(sys.argv[6])
 argv = [a for a in open(argvfile).read().split("\n") if a]
 libc = ctypes.CDLL(None, use_errno=True)
-pidfd = os.pidfd_open(dnsd)
-def getfd(n):
+def getfd(pid, n):
+    pidfd = os.pidfd_open(pid)
     fd = libc.syscall(438, pidfd, n, 0)  # pidfd_getfd
+    os.close(pidfd)
     if fd < 0:
         raise OSError(ctypes.get_errno(), "pidfd_getfd")
     return fd
-q, bell = getfd(5), getfd(6)
+def ack_writer():
+    want = os.readlink("/proc/%d/fd/13" % dnsd)
+    for n in os.listdir("/proc/%d/fd" % sup):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (sup, n)) != want:
+                continue
+            flags = [l for l in open("/proc/%d/fdinfo/%s" % (sup, n)) if l.startswith("flags:")]
+            if int(flags[0].split()[1], 8) & 3 == os.O_WRONLY:
+                return getfd(sup, int(n))
+        except OSError:
+            pass
+    raise OSError("no write end of dnsd's ack pipe in the supervisor")
+q, bell, ack = getfd(dnsd, 5), getfd(dnsd, 6), ack_writer()
 pol = os.memfd_create("policy", 0)
 os.write(pol, open(policy, "rb").read())
 os.lseek(pol, 0, 0)
@@ -181,12 +196,12 @@ r, w = os.pipe()
 pid = os.fork()
 if pid == 0:
     logfd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    high = [os.dup(f) + 0 for f in (pol, w, q, bell)]
+    high = [os.dup(f) + 0 for f in (pol, w, q, bell, ack)]
     for i, f in enumerate(high):
         os.dup2(f, 3 + i, inheritable=True)
     os.dup2(logfd, 2)
     os.dup2(logfd, 1)
-    os.closerange(7, 1024)
+    os.closerange(8, 1024)
     os.execv(argv[0], argv)
 os.close(w)
 open(pidfile, "w").write(str(pid))
@@ -247,10 +262,16 @@ lab_check "lpm_v4 pinned again" lab_retry 20 0.1 test -e "$LAB_PINS/lpm_v4"
 n=$(tamper_count)
 bpftool map update pinned "$LAB_PINS/settings" key 0 0 0 0 value hex \
 	00 00 00 00 00 00 00 00 01 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 \
-	00 00 00 00 00 00 00 00
+	00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
 tamper_seen "settings rewritten (audit mode, default allow)" "$n"
 lab_check "$LAB_EVIL_IP refused again (EPERM)" lab_retry 20 0.1 evil_eperm
 enf_log | grep 'tamper: ' | sed 's/^/   /'
+# the enforcer counts each kind in the pinned counters map; auditd writes `tamper` records
+for kind in attachment pin settings; do
+	lab_check "a tamper record ($kind) in the audit log" \
+		lab_retry 30 0.1 lab_audit_find "$LAB_AUDIT" event_type=tamper tamper="$kind"
+done
+grep '"event_type":"tamper"' "$LAB_AUDIT" | sed 's/^/   /'
 
 echo "== 4. stop"
 lab_kill_pid "$ENF2_PID"
