@@ -16,7 +16,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const { readConfig, InputError } = require('./lib/inputs');
-const { serviceDestinations } = require('./lib/hosts');
+const { serviceDestinations, userDenyCidrs, dropDenied } = require('./lib/hosts');
 const { establishedPeers } = require('./lib/conns');
 const { makeRunnerIO } = require('./lib/files');
 const { makeRunner, lastLines, privWrite, showArgv } = require('./lib/exec');
@@ -234,6 +234,7 @@ function run(env, deps) {
 			extra.cidrs.push(...peers);
 			extra.notes.push(`existing connections: ${peers.join(', ') || 'none'}`);
 		}
+		dropDenied(extra, userDenyCidrs(cfg, env, h.readFile));
 		io.group('cargowall: start');
 		extra.notes.forEach((n) => io.info(n));
 		const r = runner.priv(startArgv(cfg, bin, extra, log, env),

@@ -173,3 +173,38 @@ test('formatV6: zero compression', () => {
 	assert.equal(conns.formatV6(b('20010db8000100000001000000000001')), '2001:db8:1:0:1::1');
 	assert.equal(conns.formatV6(b('fe800000000000000000000000000000')), 'fe80::');
 });
+
+test('presets never override a user deny: the wireserver and existing peers under a deny CIDR', () => {
+	const conf = '/ws/cargowall.json';
+	const files = {
+		[conf]: JSON.stringify({ defaultAction: 'deny', rules: [
+			{ type: 'cidr', value: '168.63.0.0/16', action: 'deny' },
+			{ type: 'cidr', value: '10.0.0.0/8', action: 'allow' }] }),
+	};
+	const cfg = cfgOf({ 'INPUT_EXTRA-ARGS': '--deny-cidrs 192.0.2.0/24:443,2001:db8::/32' });
+
+	cfg.configFile = conf;
+	const denies = hosts.userDenyCidrs(cfg, { CARGOWALL_BLOCKED_CIDRS: '198.51.100.7\n' },
+					  (p) => files[p]);
+	assert.deepEqual(denies.sort(), ['168.63.0.0/16', '192.0.2.0/24:443', '198.51.100.7',
+					 '2001:db8::/32'].sort());
+	const extra = { hosts: ['github.com:443'], notes: [],
+			cidrs: [hosts.AZURE_WIRESERVER, '192.0.2.9/32:443', '203.0.113.4/32:443',
+				'[2001:db8::9]:443', '198.51.100.7/32:22', '10.1.2.3/32:443'] };
+	hosts.dropDenied(extra, denies);
+	assert.deepEqual(extra.cidrs, ['203.0.113.4/32:443', '10.1.2.3/32:443']);
+	assert.equal(extra.notes.length, 4);
+	assert.match(extra.notes[0],
+		     /^168\.63\.129\.16\/32:53;80;32526: not added, your deny 168\.63\.0\.0\/16/);
+	assert.deepEqual(extra.hosts, ['github.com:443'], 'names are left to dnsd and the policy');
+
+	/* a broken config file (start refuses it itself), nothing to drop, bad entries */
+	cfg.configFile = '/ws/broken.json';
+	assert.deepEqual(hosts.userDenyCidrs(cfg, {}, () => '{not json'),
+			 ['192.0.2.0/24:443', '2001:db8::/32']);
+	const none = { hosts: [], notes: [], cidrs: [hosts.AZURE_WIRESERVER] };
+	hosts.dropDenied(none, []);
+	assert.deepEqual(none.cidrs, [hosts.AZURE_WIRESERVER]);
+	assert.equal(hosts.parseCidr('not-a-cidr'), null);
+	assert.equal(hosts.parseCidr('10.0.0.0/33'), null);
+});
