@@ -92,6 +92,7 @@ struct conn_info {
 struct verdict {
 	__u32 rule_id; /* 1-based; 0 = default action */
 	bool allow;
+	bool learned; /* decided by a DNS-learned entry, which expires */
 };
 
 static __always_inline const struct cw_settings *settings_get(void)
@@ -134,6 +135,7 @@ static __always_inline void verdict_default(const struct cw_settings *s, struct 
 {
 	v->allow = s->default_action == CW_ACTION_ALLOW;
 	v->rule_id = 0;
+	v->learned = false;
 }
 
 /* Does the rule admit this packet's port and protocol? ICMP goes by port 0; a packet without a
@@ -178,6 +180,7 @@ static __always_inline void verdict_val(const struct cw_settings *s, const struc
 		if (ref_matches(r, ci)) {
 			v->allow = r->action == CW_ACTION_ALLOW;
 			v->rule_id = r->rule_id;
+			v->learned = r->flags & CW_REF_LEARNED;
 			return;
 		}
 		if (r->action == CW_ACTION_ALLOW && !some_allow)
@@ -186,6 +189,7 @@ static __always_inline void verdict_val(const struct cw_settings *s, const struc
 	if (ci->later_frag && some_allow) {
 		v->allow = true;
 		v->rule_id = some_allow;
+		v->learned = false;
 		return;
 	}
 	verdict_default(s, v);

@@ -132,11 +132,10 @@ _Static_assert(sizeof(struct cw_settings) == 40, "cw_settings layout");
 
 #define CW_SETF_ALLOW_RAW 0x1 /* raw IPv4/IPv6 sockets may be created in the hooked cgroup */
 
-/* What a socket was allowed to reach, in socket-local storage (map "socks",
- * BPF_MAP_TYPE_SK_STORAGE): written at connect/sendmsg by the sock_addr hooks, and by TC egress
- * after it allowed a full socket's packet by address. TC passes later packets of that socket to
- * that destination with one pointer lookup instead of the LPM walk, and keeps passing them after a
- * learned address expired: connections opened before expiry keep working while new ones fail.
+/* What a socket was allowed to reach by a DNS-learned address, in socket-local storage (map
+ * "socks", BPF_MAP_TYPE_SK_STORAGE): written at connect/sendmsg by the sock_addr hooks. TC keeps
+ * passing later packets of that socket to that destination after the address expired:
+ * connections opened before expiry keep working while new ones fail.
  * The storage dies with the socket. One destination per socket (unconnected UDP to several
  * destinations is judged again when it changes). */
 struct cw_sock_val {
