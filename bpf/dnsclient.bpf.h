@@ -65,15 +65,13 @@ int cw_dns_egress(struct __sk_buff *skb)
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		__u8 vihl;
 
-		if (bpf_skb_load_bytes(skb, 0, &vihl, 1) ||
-		    bpf_skb_load_bytes(skb, 9, &proto, 1) ||
+		if (bpf_skb_load_bytes(skb, 0, &vihl, 1) || bpf_skb_load_bytes(skb, 9, &proto, 1) ||
 		    bpf_skb_load_bytes(skb, 12, k.addr, 4))
 			return 1;
 		off = (vihl & 0x0f) * 4;
 		k.family = 4;
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		if (bpf_skb_load_bytes(skb, 6, &proto, 1) ||
-		    bpf_skb_load_bytes(skb, 8, k.addr, 16))
+		if (bpf_skb_load_bytes(skb, 6, &proto, 1) || bpf_skb_load_bytes(skb, 8, k.addr, 16))
 			return 1;
 		off = 40; /* a query carries no extension header */
 		k.family = 6;

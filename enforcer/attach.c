@@ -43,11 +43,11 @@ const struct enf_cg_prog enf_cg_progs[ENF_CG_PROGS] = {
 };
 
 const struct enf_map_pin enf_map_pins[ENF_MAP_PINS] = {
-	{ "lpm_v4", CW_PIN_LPM_V4 },	 { "lpm_v6", CW_PIN_LPM_V6 },
-	{ "settings", CW_PIN_SETTINGS }, { "counters", CW_PIN_COUNTERS },
-	{ "events", CW_PIN_EVENTS },	 { "socks", CW_PIN_SOCKS },
-	{ "dns_orig", CW_PIN_DNS_ORIG }, { "rule_ports", CW_PIN_RULE_PORTS },
-	{ "dedupe", CW_PIN_DEDUPE },	 { "steps", CW_PIN_STEPS },
+	{ "lpm_v4", CW_PIN_LPM_V4 },	       { "lpm_v6", CW_PIN_LPM_V6 },
+	{ "settings", CW_PIN_SETTINGS },       { "counters", CW_PIN_COUNTERS },
+	{ "events", CW_PIN_EVENTS },	       { "socks", CW_PIN_SOCKS },
+	{ "dns_orig", CW_PIN_DNS_ORIG },       { "rule_ports", CW_PIN_RULE_PORTS },
+	{ "dedupe", CW_PIN_DEDUPE },	       { "steps", CW_PIN_STEPS },
 	{ "dns_clients", CW_PIN_DNS_CLIENTS }, { "dns_ident", CW_PIN_DNS_IDENT },
 };
 
@@ -89,8 +89,8 @@ static bool pin_name_ours(const char *name)
 		if (!strcmp(name, enf_cg_progs[i].pin))
 			return true;
 	return !strcmp(name, CW_PIN_PROG_TC) || !strcmp(name, ENF_PIN_TC_OWNED) ||
-	       !strcmp(name, ENF_PIN_RULE_IDS) ||
-	       !strcmp(name, CW_PIN_LINK_FORK) || !strcmp(name, CW_PIN_LINK_EXIT) ||
+	       !strcmp(name, ENF_PIN_RULE_IDS) || !strcmp(name, CW_PIN_LINK_FORK) ||
+	       !strcmp(name, CW_PIN_LINK_EXIT) ||
 	       !strncmp(name, ENF_PIN_TCX_PREFIX, strlen(ENF_PIN_TCX_PREFIX));
 }
 

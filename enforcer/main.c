@@ -122,8 +122,7 @@ static void opt_step_parent(struct enf_opts *o, const char *arg)
 		usage("--step-parent given twice");
 	errno = 0;
 	v = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] < '0' || arg[0] > '9' || v < 2 ||
-	    v > (1UL << 22))
+	if (errno || end == arg || *end || arg[0] < '0' || arg[0] > '9' || v < 2 || v > (1UL << 22))
 		usage("--step-parent: '%s' is not a process id (2..%lu)", arg, 1UL << 22);
 	o->step_parent = (uint32_t)v;
 }

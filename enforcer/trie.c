@@ -559,10 +559,11 @@ unsigned int trie_drain(struct enf *e)
 
 	if (now - learn_log_window_ns >= 1000000000ULL) {
 		if (learn_log_quiet)
-			log_info("learned %llu more address(es) in the last %llu ms (logged at debug "
-				 "level)",
-				 (unsigned long long)learn_log_quiet,
-				 (unsigned long long)(now - learn_log_window_ns) / 1000000ULL);
+			log_info(
+				"learned %llu more address(es) in the last %llu ms (logged at debug "
+				"level)",
+				(unsigned long long)learn_log_quiet,
+				(unsigned long long)(now - learn_log_window_ns) / 1000000ULL);
 		learn_log_window_ns = now;
 		learn_log_left = LEARN_LOG_PER_S;
 		learn_log_quiet = 0;

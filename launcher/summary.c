@@ -18,9 +18,9 @@
 #include "launcher.h"
 
 struct tally {
-	json_t *blocked;       /* "dest|process|step" -> {destination, process, count, kind, step} */
-	long max_step;	       /* highest step_ordinal seen; 0: no step attribution */
-	json_t *steps;	       /* "N" -> {pid, process} of each step_boundary */
+	json_t *blocked; /* "dest|process|step" -> {destination, process, count, kind, step} */
+	long max_step;	 /* highest step_ordinal seen; 0: no step attribution */
+	json_t *steps;	 /* "N" -> {pid, process} of each step_boundary */
 	json_t *allowed_hosts; /* hostname -> count */
 	json_t *allowed_dests; /* ip:port -> count */
 	long n_conn_blocked, n_conn_allowed, n_dns_blocked, n_dns_allowed, n_would_deny;
@@ -362,7 +362,8 @@ static void print_blocked_rows(FILE *out, const struct tally *t, long step)
 		md_text(out, str(v, "destination"));
 		fprintf(out, " | %s | ", str(v, "kind"));
 		md_text(out, *str(v, "process") ? str(v, "process") : "-");
-		fprintf(out, " | %lld |\n", (long long)json_integer_value(json_object_get(v, "count")));
+		fprintf(out, " | %lld |\n",
+			(long long)json_integer_value(json_object_get(v, "count")));
 	}
 }
 
@@ -468,7 +469,8 @@ static int print_json(FILE *out, const struct tally *t)
 		      "dns_allowed", (json_int_t)t->n_dns_allowed, "udp_connects_refused",
 		      (json_int_t)t->n_no_packet, "events_lost", (json_int_t)t->n_lost,
 		      "unreadable_lines", (json_int_t)t->n_bad_lines, "blocked", blocked,
-		      "allowed_hostnames", hosts, "steps", json_incref(t->steps), "suggested_allowlist",
+		      "allowed_hostnames", hosts, "steps", json_incref(t->steps),
+		      "suggested_allowlist",
 		      t->mode && !strcmp(t->mode, "audit") ? suggestion(t) : json_null());
 	s = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 	json_decref(o);

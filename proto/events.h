@@ -74,11 +74,11 @@ struct cw_conn_event {
 	__u8 saddr[16];
 	__u8 daddr[16];
 	__be16 dport;
-	__u8 type;     /* enum cw_event_type */
-	__u8 hook;     /* enum cw_hook */
-	__u8 family;   /* 4 or 6 */
-	__u8 protocol; /* IPPROTO_* */
-	__u8 flags;    /* CW_EVF_* */
+	__u8 type;	/* enum cw_event_type */
+	__u8 hook;	/* enum cw_hook */
+	__u8 family;	/* 4 or 6 */
+	__u8 protocol;	/* IPPROTO_* */
+	__u8 flags;	/* CW_EVF_* */
 	__u8 exe_parts; /* slots of exe[] filled */
 	char comm[CW_COMM_LEN];
 	char cgname[CW_CGNAME_LEN];

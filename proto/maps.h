@@ -15,11 +15,11 @@
 #define CW_PIN_SETTINGS "settings"
 #define CW_PIN_COUNTERS "counters"
 #define CW_PIN_EVENTS "events"
-#define CW_PIN_STEPS "steps"	/* tgid -> step ordinal; key 0 holds the last ordinal */
+#define CW_PIN_STEPS "steps" /* tgid -> step ordinal; key 0 holds the last ordinal */
 #define CW_PIN_LINK_FORK "link_fork"
 #define CW_PIN_LINK_EXIT "link_exit"
 #define CW_PIN_DNS_CLIENTS "dns_clients" /* client UDP port -> who (bpf/dnsclient.bpf.h) */
-#define CW_PIN_DNS_IDENT "dns_ident"	/* socket storage: who sent a DNS query */
+#define CW_PIN_DNS_IDENT "dns_ident"	 /* socket storage: who sent a DNS query */
 #define CW_PIN_LINK_DNS_EGRESS "link_dns_egress"
 #define CW_PIN_DEDUPE "dedupe" /* pinned so that its timers live on (bpf/dedupe.bpf.h) */
 #define CW_PIN_LINK_CONNECT4 "link_connect4"

@@ -541,8 +541,7 @@ START_TEST(test_step_fields)
 	rec = audit_conn_record(&ctx, &e, NULL);
 	o = reparse(rec);
 	ck_assert_int_eq(json_integer_value(json_object_get(o, "step_ordinal")), 3);
-	ck_assert_str_eq(json_string_value(json_object_get(o, "event_type")),
-			 "connection_blocked");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "event_type")), "connection_blocked");
 	json_decref(o);
 	json_decref(rec);
 
