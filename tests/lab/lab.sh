@@ -799,3 +799,6 @@ lab_ctr_teardown() {
 	set -e
 	return 0
 }
+
+# lab_state_pid NAME: the pid cargowall recorded in $LAB_STATE/NAME.pid (digits only), or "".
+lab_state_pid() { tr -dc '0-9' 2>/dev/null <"$LAB_STATE/$1.pid" || true; }

@@ -44,7 +44,6 @@ tcx() { ip netns exec "$LAB_RUNNER" "$LINKCHECK" tcx "$LAB_IF"; }
 tcx_first() { tcx | head -n1 | grep -q ' #0 prog [0-9]* cw_tc_egress '; }
 tcx_ours() { tcx | grep ' cw_tc_egress ' | awk '{ print $NF }'; } # our TCX link id
 enf_log() { cat "$LAB_STATE/daemon.log" "$ENF2_LOG" 2>/dev/null; }
-pid_of() { tr -dc '0-9' 2>/dev/null <"$LAB_STATE/$1.pid" || true; }
 tamper_count() { enf_log | grep -c 'enforcer.*tamper: ' || true; }
 # tamper_seen WHAT BEFORE: PASS when a new tamper line shows within 2 s (the check runs once a
 # second), naming how long it took.
@@ -133,8 +132,8 @@ while time.monotonic() < end:
 " >/dev/null 2>&1 &
 GEN_PIDS+=($!)
 sleep 1
-enf=$(pid_of enforcer)
-dnsd=$(pid_of dnsd)
+enf=$(lab_state_pid enforcer)
+dnsd=$(lab_state_pid dnsd)
 # The same arguments, but the dnsd cgroup through our own cgroup2 mount: the launcher may have
 # named it through another mount of the hierarchy (another lab's, gone by now).
 dnsd_cg=$LAB_CGROOT$(sed -n 's/^0:://p' "/proc/$dnsd/cgroup")
@@ -164,7 +163,7 @@ echo "== a new enforcer, same arguments, adopts the pins"
 # 7 the write end of dnsd's ack pipe (dnsd holds the read end at 13; the supervisor keeps the
 # write end for restarts: found by the pipe's inode).
 lab_runner "$LAB_PYTHON" - "$dnsd" "$LAB/policy.json" "$ENF2_LOG" "$LAB/enforcer2.pid" \
-	"$LAB/enforcer.argv" "$(pid_of cargowall)" >"$LAB/harness.out" 2>&1 <<'PY' || true
+	"$LAB/enforcer.argv" "$(lab_state_pid cargowall)" >"$LAB/harness.out" 2>&1 <<'PY' || true
 import ctypes, os, select, sys
 dnsd, policy, log, pidfile, argvfile, sup = int(sys.argv[1]), *sys.argv[2:6], int(sys.argv[6])
 argv = [a for a in open(argvfile).read().split("\n") if a]

@@ -55,37 +55,7 @@ START_ARGS=(--mode enforce --interface "$LAB_IF" --cgroup "$LAB_CG" --dns-upstre
 	--audit-log "$LAB_AUDIT" --state-dir "$LAB_STATE" --bpffs "$LAB_PINS"
 	--allow-private-answers --config "$CFG_A")
 
-pid_of() { tr -dc '0-9' 2>/dev/null <"$LAB_STATE/$1.pid" || true; }
 
-# The generator (as in test_supervise.sh): TCP connect and a UDP datagram to the denied address,
-# a new port each try, every 10 ms, at most 120 s or until $GEN_STOP. "port end_ns errno".
-cat >"$LAB/gen.py" <<'PY'
-import errno, os, socket, sys, time
-dst, log, stop = sys.argv[1], sys.argv[2], sys.argv[3]
-deadline = time.monotonic() + 120
-port = 20000
-with open(log, "w", buffering=1) as f:
-    while time.monotonic() < deadline and port < 60000 and not os.path.exists(stop):
-        err = 0
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.settimeout(0.2)
-        try:
-            s.connect((dst, port))
-        except OSError as e:
-            err = e.errno or errno.ETIMEDOUT
-        finally:
-            s.close()
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.sendto(b"x", (dst, port))
-        except OSError:
-            pass
-        finally:
-            u.close()
-        f.write("%d %d %d\n" % (port, time.time_ns(), err))
-        port += 1
-        time.sleep(0.01)
-PY
 
 # conn.py HOST PORT: resolve (through the redirected DNS) and connect; prints "ok" or the errno
 # name ("EPERM"), or "resolve-failed".
@@ -151,7 +121,8 @@ LAB_PIDS+=("$SNIFF_PID")
 lab_retry 50 0.1 grep -q "listening on" "$LAB/tcpdump.out" || lab_die "tcpdump did not start"
 
 sh -c 'echo $$ >"$1/cgroup.procs" && exec ip netns exec "$2" "$3" "$4" "$5" "$6" "$7"' gen \
-	"$LAB_CG" "$LAB_RUNNER" "$LAB_PYTHON" "$LAB/gen.py" "$LAB_EVIL_IP" "$GEN_LOG" "$GEN_STOP" \
+	"$LAB_CG" "$LAB_RUNNER" "$LAB_PYTHON" "$(dirname "$0")/denied_gen.py" "$LAB_EVIL_IP" \
+	"$GEN_LOG" "$GEN_STOP" \
 	</dev/null >"$LAB/gen.out" 2>&1 &
 GEN_PID=$!
 LAB_PIDS+=("$GEN_PID")
@@ -161,13 +132,13 @@ sleep 0.3
 # ---- reload to B ----------------------------------------------------------------------------------
 
 echo "== reload --config B"
-enf_old=$(pid_of enforcer)
+enf_old=$(lab_state_pid enforcer)
 rc=0
 reload --config "$CFG_B" || rc=$?
 lab_check "reload B: exit 0 ($rc)" test "$rc" -eq 0
 lab_check "reload B: says policy reloaded" grep -q "policy reloaded" "$LAB/reload.out"
-lab_check "reload B: a new enforcer (pid $enf_old -> $(pid_of enforcer))" \
-	test -n "$(pid_of enforcer)" -a "$(pid_of enforcer)" != "$enf_old"
+lab_check "reload B: a new enforcer (pid $enf_old -> $(lab_state_pid enforcer))" \
+	test -n "$(lab_state_pid enforcer)" -a "$(lab_state_pid enforcer)" != "$enf_old"
 check_b "B"
 lab_check "reload B: lifecycle record 'policy reloaded'" \
 	lab_retry 50 0.1 lifecycle_has "policy reloaded: 1 rules"
@@ -175,13 +146,13 @@ lab_check "reload B: lifecycle record 'policy reloaded'" \
 # ---- refused reloads ------------------------------------------------------------------------------
 
 echo "== reload with a broken config"
-enf_b=$(pid_of enforcer)
+enf_b=$(lab_state_pid enforcer)
 rc=0
 reload --config "$CFG_BAD" || rc=$?
 lab_check "broken: exit 1 ($rc)" test "$rc" -eq 1
 lab_check "broken: one line naming file, field and reason: $(head -n1 "$LAB/reload.out")" \
 	sh -c "test \$(wc -l <'$LAB/reload.out') -eq 1 && grep -q 'bad policy: $CFG_BAD' '$LAB/reload.out' && grep -q 'action' '$LAB/reload.out'"
-lab_check "broken: the enforcer is the same one" test "$(pid_of enforcer)" = "$enf_b"
+lab_check "broken: the enforcer is the same one" test "$(lab_state_pid enforcer)" = "$enf_b"
 check_b "after broken"
 
 echo "== reload the supervisor refuses: more port entries than the maps hold"
@@ -197,20 +168,20 @@ lab_check "too many ports: 'reload refused: the new policy needs ... port entrie
 	grep -q "reload refused: the new policy needs 1280 port entries" "$LAB/reload.out"
 lab_check "too many ports: lifecycle record 'reload refused'" \
 	lab_retry 50 0.1 lifecycle_has "reload refused: the new policy needs"
-lab_check "too many ports: the enforcer is the same one" test "$(pid_of enforcer)" = "$enf_b"
+lab_check "too many ports: the enforcer is the same one" test "$(lab_state_pid enforcer)" = "$enf_b"
 check_b "after refused"
 
 # ---- SIGHUP: the recorded config file read again ------------------------------------------------
 
 echo "== SIGHUP with the recorded config (B) broken"
-sup=$(pid_of cargowall)
+sup=$(lab_state_pid cargowall)
 cp "$CFG_B" "$LAB/b.good"
 cp "$CFG_BAD" "$CFG_B"
 kill -HUP "$sup"
 lab_check "SIGHUP broken: lifecycle record 'reload refused: bad policy: $CFG_B'" \
 	lab_retry 50 0.1 lifecycle_has "reload refused: bad policy: $CFG_B"
 sleep 0.3
-lab_check "SIGHUP broken: the enforcer is the same one" test "$(pid_of enforcer)" = "$enf_b"
+lab_check "SIGHUP broken: the enforcer is the same one" test "$(lab_state_pid enforcer)" = "$enf_b"
 check_b "after SIGHUP broken"
 
 echo "== SIGHUP with the recorded config (B) rewritten to allow allowed.test only"

@@ -36,38 +36,7 @@ GEN_STOP=$LAB/gen.stop
 PCAP=$LAB/sniff.pcap
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-pid_of() { tr -dc '0-9' 2>/dev/null <"$LAB_STATE/$1.pid" || true; }
 
-# The generator: in the workload cgroup, a TCP connect and a UDP datagram to the denied address,
-# a new port each time (so each is its own ring record, never folded into a burst), every 10 ms,
-# for at most 120 s or until $GEN_STOP exists. One line per try: "port end_ns errno".
-cat >"$LAB/gen.py" <<'PY'
-import errno, os, socket, sys, time
-dst, log, stop = sys.argv[1], sys.argv[2], sys.argv[3]
-deadline = time.monotonic() + 120
-port = 20000
-with open(log, "w", buffering=1) as f:
-    while time.monotonic() < deadline and port < 60000 and not os.path.exists(stop):
-        err = 0
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.settimeout(0.2)
-        try:
-            s.connect((dst, port))
-        except OSError as e:
-            err = e.errno or errno.ETIMEDOUT
-        finally:
-            s.close()
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.sendto(b"x", (dst, port))
-        except OSError:
-            pass
-        finally:
-            u.close()
-        f.write("%d %d %d\n" % (port, time.time_ns(), err))
-        port += 1
-        time.sleep(0.01)
-PY
 
 # Checks the log against the generator: for each kill time (ns, argv), every TCP port tried
 # before it has a connection_blocked record; prints one line per kill, exits 1 if any is missing.
@@ -136,7 +105,8 @@ LAB_PIDS+=("$SNIFF_PID")
 lab_retry 50 0.1 grep -q "listening on" "$LAB/tcpdump.out" || lab_die "tcpdump did not start"
 
 sh -c 'echo $$ >"$1/cgroup.procs" && exec ip netns exec "$2" "$3" "$4" "$5" "$6" "$7"' gen \
-	"$LAB_CG" "$LAB_RUNNER" "$LAB_PYTHON" "$LAB/gen.py" "$LAB_EVIL_IP" "$GEN_LOG" "$GEN_STOP" \
+	"$LAB_CG" "$LAB_RUNNER" "$LAB_PYTHON" "$(dirname "$0")/denied_gen.py" "$LAB_EVIL_IP" \
+	"$GEN_LOG" "$GEN_STOP" \
 	</dev/null >"$LAB/gen.out" 2>&1 &
 GEN_PID=$!
 LAB_PIDS+=("$GEN_PID")
@@ -150,7 +120,7 @@ KILLS=()
 # cannot, the other two are still checked.
 for name in dnsd auditd enforcer; do
 	echo "== kill -9 $name"
-	old=$(pid_of "$name")
+	old=$(lab_state_pid "$name")
 	if [ -z "$old" ] || ! lab_pid_alive "$old"; then
 		lab_fail "$name: no live pid in $LAB_STATE/$name.pid ('$old')"
 		continue
@@ -165,7 +135,7 @@ for name in dnsd auditd enforcer; do
 		test "$ms" != never -a "${ms/never/99999}" -le "$RECOVER_MS"
 	new=""
 	for _ in $(seq 50); do
-		new=$(pid_of "$name")
+		new=$(lab_state_pid "$name")
 		if [ -n "$new" ] && [ "$new" != "$old" ] && lab_pid_alive "$new"; then
 			break
 		fi
@@ -185,7 +155,7 @@ done
 # ---- SIGHUP: logrotate ------------------------------------------------------------------------
 
 echo "== SIGHUP (logrotate)"
-sup=$(pid_of cargowall)
+sup=$(lab_state_pid cargowall)
 mv "$LAB_AUDIT" "$LAB_AUDIT.1"
 t_hup_ns=$(date +%s%N)
 kill -HUP "$sup"
