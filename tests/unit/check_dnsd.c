@@ -196,6 +196,72 @@ START_TEST(chain_plain_and_cname)
 }
 END_TEST
 
+/* The records libunbound's result would hold, read from the answer packet (dnsd/resolve.c builds
+ * its ub_result from this): offsets inside the packet, the smallest TTL, and every truncation
+ * or mutation of a good packet refused or read within bounds, never past the end. */
+START_TEST(answer_rrs)
+{
+	struct dns_rdata rd[4];
+	struct dns_chain c;
+	unsigned int n, i, cut;
+	uint32_t ttl;
+	struct pk p, m;
+	size_t t1;
+
+	/* cname-ok.test CNAME real.test; real.test A 10.0.0.1 twice; the TTL is the smallest */
+	pk_start(&p, "cname-ok.test");
+	t1 = pk_cname(&p, NULL, 12, "real.test");
+	pk_a(&p, t1);
+	pk_a(&p, t1);
+	pk_counts(&p, 3, 0, 0);
+	/* each A: pointer 2, type 2, class 2, TTL 4, rdlength 2, address 4 = 16 bytes; the first
+	 * A's TTL becomes 30 (its last byte sits 9 bytes into the record) */
+	p.b[p.o - 32 + 9] = 30;
+	ck_assert_int_eq(dnsmsg_cname_chain(p.b, p.o, &c), 0);
+	ck_assert_int_eq(dnsmsg_answer_rrs(p.b, p.o, &c, DNS_TYPE_A, rd, 4, &n, &ttl), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(ttl, 30);
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_eq(rd[i].len, 4);
+		ck_assert_uint_le(rd[i].off + rd[i].len, p.o);
+		ck_assert_uint_eq(p.b[rd[i].off], 10);
+	}
+	/* room for one: *n still counts both */
+	ck_assert_int_eq(dnsmsg_answer_rrs(p.b, p.o, &c, DNS_TYPE_A, rd, 1, &n, &ttl), 0);
+	ck_assert_uint_eq(n, 2);
+	/* another type: nothing */
+	ck_assert_int_eq(dnsmsg_answer_rrs(p.b, p.o, &c, DNS_TYPE_AAAA, rd, 4, &n, &ttl), 0);
+	ck_assert_uint_eq(n, 0);
+
+	/* every truncation: refused, or read inside what is left */
+	for (cut = 0; cut < p.o; cut++) {
+		int r = dnsmsg_answer_rrs(p.b, cut, &c, DNS_TYPE_A, rd, 4, &n, &ttl);
+
+		ck_assert(r == 0 || r == -EBADMSG);
+		for (i = 0; r == 0 && i < n && i < 4; i++)
+			ck_assert_uint_le(rd[i].off + rd[i].len, cut);
+	}
+	/* every single-byte mutation to a few hostile values (lengths, pointers, counts) */
+	for (cut = 0; cut < p.o; cut++) {
+		static const uint8_t vals[] = { 0x00, 0x3f, 0xc0, 0xff };
+
+		for (i = 0; i < sizeof(vals); i++) {
+			int r;
+			unsigned int j;
+
+			m = p;
+			m.b[cut] = vals[i];
+			if (dnsmsg_cname_chain(m.b, m.o, &c))
+				continue;
+			r = dnsmsg_answer_rrs(m.b, m.o, &c, DNS_TYPE_A, rd, 4, &n, &ttl);
+			ck_assert(r == 0 || r == -EBADMSG);
+			for (j = 0; r == 0 && j < n && j < 4; j++)
+				ck_assert_uint_le(rd[j].off + rd[j].len, m.o);
+		}
+	}
+}
+END_TEST
+
 START_TEST(chain_hostile)
 {
 	struct dns_chain c;
@@ -487,6 +553,7 @@ Suite *dnsd_suite(void)
 
 	tcase_add_test(tc, chain_plain_and_cname);
 	tcase_add_test(tc, chain_hostile);
+	tcase_add_test(tc, answer_rrs);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("ptr");
 	tcase_add_test(tc, ptr_names);
