@@ -60,10 +60,11 @@ int child_stop_signal(void);
 /* Tell the launcher the child is live: write "R" to CW_FD_READY and close it. */
 void child_ready(void);
 
-/* Privilege drop, in one order for every child: setgroups, setresgid, setresuid (when uid is
- * not 0), verify the old ids cannot be regained, keep exactly `keep` capabilities (permitted and
- * effective; none inheritable or ambient; bounding set cleared), PR_SET_NO_NEW_PRIVS.
- * Any failure is fatal. uid/gid 0 with keep = the enforcer's set. */
+/* Privilege drop, in one order for every child: setgroups, setresgid, setresuid (uid never 0:
+ * fatal), keep exactly `keep` capabilities (permitted and effective, across the uid change
+ * through SECBIT_NO_SETUID_FIXUP; none inheritable or ambient; bounding set cleared but them),
+ * verify the old ids cannot be regained, PR_SET_NO_NEW_PRIVS, not dumpable. Any failure is
+ * fatal. dnsd and auditd keep nothing; the enforcer keeps CAP_BPF and CAP_NET_ADMIN. */
 void privdrop(uid_t uid, gid_t gid, const cap_value_t *keep, size_t n_keep);
 
 /* Look up a user name: 0 and its uid/gid, or -ENOENT. */

@@ -2,12 +2,14 @@
 /* The one privilege drop of every child (DESIGN.md §1, CONVENTIONS.md 11 and 14).
  * Order: bounding set (needs CAP_SETPCAP, so first), securebits, setgroups, setresgid,
  * setresuid, keep exactly the listed capabilities, clear ambient ones, verify the old ids cannot
- * be regained, PR_SET_NO_NEW_PRIVS. Any failure is fatal: never continue half-dropped. */
+ * be regained, PR_SET_NO_NEW_PRIVS. Every child ends as a non-root user (the enforcer too, with
+ * two capabilities). Any failure is fatal: never continue half-dropped. */
 #include <errno.h>
 #include <grp.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -55,28 +57,29 @@ void privdrop(uid_t uid, gid_t gid, const cap_value_t *keep, size_t n_keep)
 	cap_value_t c;
 	cap_t caps;
 
+	if (uid == 0)
+		fatalx("privdrop: refusing to drop to uid 0: every child runs as its own user");
+
 	for (c = 0; c <= CAP_LAST_CAP; c++)
 		if (!kept(c, keep, n_keep) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
 		    errno != EINVAL)
 			fatal("privdrop: PR_CAPBSET_DROP %d", c);
-	/* Root that keeps some capabilities must not get the rest back through an exec or a uid
-	 * change; a non-root user keeps listed capabilities across setresuid only with KEEP_CAPS. */
+	/* Capabilities are trimmed after the uid change, not by it: NO_SETUID_FIXUP keeps the
+	 * permitted and effective sets across setresuid (the enforcer keeps two of them as its
+	 * user), locked so that nothing can turn it off again; NOROOT so that an exec could never
+	 * give capabilities back to a root uid. */
 	if (prctl(PR_SET_SECUREBITS,
 		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
 			  SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
 			  SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
 		  0, 0, 0) < 0)
 		fatal("privdrop: PR_SET_SECUREBITS");
-	if (uid != 0) {
-		if (setgroups(1, &gid) < 0)
-			fatal("privdrop: setgroups");
-		if (setresgid(gid, gid, gid) < 0)
-			fatal("privdrop: setresgid %u", (unsigned)gid);
-		if (setresuid(uid, uid, uid) < 0)
-			fatal("privdrop: setresuid %u", (unsigned)uid);
-	} else if (setgroups(0, NULL) < 0) {
+	if (setgroups(1, &gid) < 0)
 		fatal("privdrop: setgroups");
-	}
+	if (setresgid(gid, gid, gid) < 0)
+		fatal("privdrop: setresgid %u", (unsigned)gid);
+	if (setresuid(uid, uid, uid) < 0)
+		fatal("privdrop: setresuid %u", (unsigned)uid);
 	caps = cap_init();
 	if (!caps)
 		fatal("privdrop: cap_init");
@@ -90,17 +93,18 @@ void privdrop(uid_t uid, gid_t gid, const cap_value_t *keep, size_t n_keep)
 		fatal("privdrop: clear ambient capabilities");
 	verify_caps(keep, n_keep);
 	/* openssh permanently_set_uid: the old ids must be gone for good. Checked after the
-	 * capabilities are trimmed: SECBIT_NO_SETUID_FIXUP kept them across setresuid. */
-	if (uid != 0) {
-		if (setuid(0) != -1 || seteuid(0) != -1)
-			fatalx("privdrop: uid 0 could be regained");
-		if (gid != 0 && (setgid(0) != -1 || setegid(0) != -1))
-			fatalx("privdrop: gid 0 could be regained");
-		if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid)
-			fatalx("privdrop: ids not as set");
-	}
+	 * capabilities are trimmed (SECBIT_NO_SETUID_FIXUP kept them all across setresuid): a kept
+	 * CAP_BPF or CAP_NET_ADMIN gives no way back, CAP_SETUID/CAP_SETGID would. The fs ids
+	 * follow the effective ones; setfsuid(-1) only reads. */
+	if (setuid(0) != -1 || seteuid(0) != -1 || setreuid(-1, 0) != -1)
+		fatalx("privdrop: uid 0 could be regained");
+	if (gid != 0 && (setgid(0) != -1 || setegid(0) != -1))
+		fatalx("privdrop: gid 0 could be regained");
+	if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid ||
+	    (uid_t)setfsuid((uid_t)-1) != uid || (gid_t)setfsgid((gid_t)-1) != gid)
+		fatalx("privdrop: ids not as set");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fatal("privdrop: PR_SET_NO_NEW_PRIVS");
-	if (uid != 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fatal("privdrop: PR_SET_DUMPABLE");
 }

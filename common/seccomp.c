@@ -224,7 +224,8 @@ static const struct sandbox_rule auditd_rules[] = {
 
 /* cargowall-enforcer: bpf() on the maps and links it holds (updates, sweeps, tamper checks and
  * repairs, detach), rtnetlink for its TC filters and clsact qdiscs, unlink/rmdir of its pins at
- * teardown, read-only opens (its cgroup and pin directories, sysfs for liburcu, glibc's lazy
+ * teardown, fchmodat of a pin it put back (0660; as its own user it can change no other file's
+ * mode: no CAP_FOWNER), read-only opens (its cgroup and pin directories, sysfs for liburcu, glibc's lazy
  * reads of /proc), liburcu's threads and membarrier, sysinfo (qsort of a reloaded policy). */
 static const struct sandbox_rule enforcer_rules[] = {
 	ALLOW(bpf),
@@ -258,6 +259,7 @@ static const struct sandbox_rule enforcer_rules[] = {
 	ALLOW(unlink),
 	ALLOW(unlinkat),
 	ALLOW(rmdir),
+	ALLOW(fchmodat),
 	ALLOW(ppoll),
 	ALLOW(poll),
 	ALLOW(epoll_create1),

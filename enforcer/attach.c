@@ -134,9 +134,14 @@ static int pin_dir_prepare(struct enf *e)
 		log_warn("--bpffs %s", dir);
 		return err;
 	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
-		log_warnx("--bpffs %s: exists but is not a directory of uid %u with mode 0700", dir,
-			  (unsigned int)geteuid());
+	/* Ours as root made it (0700), or as a previous enforcer left it after its drop: its
+	 * user's, group root, nobody else's (main.c pin_dir_handover). */
+	if (!S_ISDIR(st.st_mode) ||
+	    !((st.st_uid == geteuid() && !(st.st_mode & 077)) ||
+	      (e->o->uid && st.st_uid == e->o->uid && st.st_gid == 0 && !(st.st_mode & 07)))) {
+		log_warnx("--bpffs %s: exists but is neither a directory of uid %u with mode 0700 "
+			  "nor one of uid %u, group 0, with no access for others",
+			  dir, (unsigned int)geteuid(), (unsigned int)e->o->uid);
 		return -EPERM;
 	}
 	d = opendir(dir);
@@ -148,7 +153,9 @@ static int pin_dir_prepare(struct enf *e)
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (!pin_name_ours(de->d_name)) {
+		/* A pin is a regular file: a symlink or directory under one of our names (the
+		 * enforcer's user can write here) is never followed. */
+		if (!pin_name_ours(de->d_name) || de->d_type != DT_REG) {
 			log_warnx("--bpffs %s: holds '%s', which is not one of our pins; refusing "
 				  "to adopt (remove it, or run cargowall-enforcer --cleanup)",
 				  dir, de->d_name);
@@ -521,7 +528,7 @@ int enf_start(struct enf *e)
 
 /* Detach explicitly: closing our fd would not detach a link that is still pinned (or held by
  * anyone else). */
-static int link_teardown(struct bpf_link **linkp, const char *what)
+static int link_teardown(struct enf *e, struct bpf_link **linkp, const char *pin, const char *what)
 {
 	struct bpf_link *link = *linkp;
 	int err = 0, e2;
@@ -532,12 +539,11 @@ static int link_teardown(struct bpf_link **linkp, const char *what)
 		err = -errno;
 		log_warnx("detaching %s: %s", what, strerror(-err));
 	}
+	/* By our directory's path, not the one libbpf kept: after the drop the pin directory is
+	 * reached only through the fd main.c holds (its parent may be closed to us). */
 	if (bpf_link__pin_path(link)) {
-		e2 = bpf_link__unpin(link);
-		if (e2 && e2 != -ENOENT) {
-			log_warnx("unpinning %s: %s", what, strerror(-e2));
-			err = err ?: e2;
-		}
+		e2 = enf_unpin(e->o->bpffs, pin);
+		err = err ?: e2;
 	}
 	bpf_link__destroy(link);
 	*linkp = NULL;
@@ -604,7 +610,7 @@ int enf_teardown(struct enf *e)
 	e2 = steps_teardown(e);
 	err = err ?: e2;
 	for (i = 0; i < ENF_CG_PROGS; i++) {
-		e2 = link_teardown(&e->links[i], enf_cg_progs[i].prog);
+		e2 = link_teardown(e, &e->links[i], enf_cg_progs[i].pin, enf_cg_progs[i].prog);
 		err = err ?: e2;
 	}
 	for (i = 0; i < e->o->n_ifaces; i++) {

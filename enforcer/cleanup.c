@@ -16,6 +16,20 @@
 #include "common/log.h"
 #include "enforcer.h"
 
+/* A pin opened, never through a symlink: the enforcer's user can write the pin directory, and
+ * root must not detach or trust whatever such a link leads to. The fd, -ENOENT, -ELOOP (not a
+ * regular file: a symlink or a directory under our name), or -errno. */
+static int pin_get(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ELOOP;
+	return bpf_obj_get(path);
+}
+
 static int cleanup_link_pin(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
@@ -24,7 +38,15 @@ static int cleanup_link_pin(const char *dir, const char *name)
 	err = enf_pin_path(path, sizeof(path), dir, name);
 	if (err)
 		return err;
-	fd = bpf_obj_get(path);
+	fd = pin_get(path);
+	if (fd == -ELOOP) {
+		log_warnx("%s: not a pin (a symlink?): removed without following it", path);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			err = -errno;
+			log_warn("removing %s", path);
+		}
+		return err;
+	}
 	if (fd < 0) {
 		if (fd == -ENOENT)
 			return 0;
@@ -121,7 +143,7 @@ static int cleanup_tc(const struct enf_opts *o)
 	size_t i;
 
 	if (!enf_pin_path(path, sizeof(path), o->bpffs, ENF_PIN_TC_OWNED))
-		owned_fd = bpf_obj_get(path);
+		owned_fd = pin_get(path);
 	for (i = 0; i < o->n_ifaces; i++) {
 		const char *name = o->ifaces[i].name;
 		LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);

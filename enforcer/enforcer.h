@@ -6,6 +6,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <linux/types.h>
 
@@ -75,6 +76,11 @@ struct enf_opts {
 	const char *bpffs;
 	const char *cgroup;
 	const char *dnsd_cgroup;
+	/* --user: the system user the enforcer drops to once everything is attached (never root),
+	 * looked up at start; the pin directory it leaves behind is this uid's (main.c) */
+	const char *user;
+	uid_t uid;
+	gid_t gid;
 	__be32 upstream;
 	__be16 upstream_port;
 	__be32 container_dns; /* --container-dns: containers' DNS goes there (proto/maps.h); 0 none */

@@ -3,6 +3,7 @@
  * policy and with what dnsd learns, and detaches everything on SIGTERM (DESIGN.md §1, §3, §4).
  * Started by the launcher with the fds of common/child.h. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -47,7 +48,8 @@ static void usage(const char *fmt, ...)
 	fprintf(stderr,
 		"usage: cargowall-enforcer --mode enforce|audit --bpffs DIR --cgroup DIR\n"
 		"                          --interface IF [--interface IF]... --dnsd-cgroup DIR\n"
-		"                          --dns-upstream IPV4[:PORT] [--allow-private-answers]\n"
+		"                          --dns-upstream IPV4[:PORT] --user NAME\n"
+		"                          [--allow-private-answers]\n"
 		"                          [--allow-raw-sockets] [--scoped] [--step-parent PID]\n"
 		"                          [--container-dns IPV4] [--verbose]\n"
 		"       cargowall-enforcer --cleanup --bpffs DIR --cgroup DIR\n"
@@ -140,6 +142,7 @@ enum {
 	OPT_SCOPED,
 	OPT_STEP_PARENT,
 	OPT_CONTAINER_DNS,
+	OPT_USER,
 };
 
 static void parse_args(int argc, char **argv, struct enf_opts *o)
@@ -157,6 +160,7 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 		{ "scoped", no_argument, NULL, OPT_SCOPED },
 		{ "step-parent", required_argument, NULL, OPT_STEP_PARENT },
 		{ "container-dns", required_argument, NULL, OPT_CONTAINER_DNS },
+		{ "user", required_argument, NULL, OPT_USER },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -219,6 +223,13 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 		case OPT_CONTAINER_DNS:
 			opt_container_dns(o, optarg);
 			break;
+		case OPT_USER:
+			if (o->user)
+				usage("--user given twice");
+			if (!*optarg)
+				usage("--user: empty user name");
+			o->user = optarg;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -240,7 +251,7 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 		usage("--interface is required (at least one), or --scoped");
 	if (o->cleanup) {
 		if (have_mode || o->dnsd_cgroup || have_upstream || o->step_parent ||
-		    o->container_dns)
+		    o->container_dns || o->user)
 			usage("--cleanup takes only --bpffs, --cgroup, --interface or --scoped, and "
 			      "--verbose");
 		return;
@@ -251,6 +262,8 @@ static void parse_args(int argc, char **argv, struct enf_opts *o)
 		usage("--dnsd-cgroup is required");
 	if (!have_upstream)
 		usage("--dns-upstream is required");
+	if (!o->user)
+		usage("--user is required");
 }
 
 static void event_loop(struct enf *e, const sigset_t *poll_mask)
@@ -314,6 +327,83 @@ static int ack_pipe_check(int fd)
 	return 0;
 }
 
+/* One pin (name) or the pin directory itself (name NULL) made the enforcer user's, group root,
+ * with `mode`. Only chmod by the owner needs no CAP_FOWNER (which the systemd unit does not
+ * grant): what is not root's yet becomes root's first, the user's last (CAP_CHOWN). Never
+ * through a symlink; a pin is a regular file. */
+static int handover_one(int dfd, const char *name, mode_t mode, uid_t uid)
+{
+	const char *shown = name ? name : ".";
+	struct stat st;
+	int err;
+
+	if ((name ? fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) : fstat(dfd, &st)) < 0)
+		goto fail;
+	if (name ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode)) {
+		log_warnx("--bpffs: '%s' is not a pin (file type %#o): not handed over", shown,
+			  (unsigned int)(st.st_mode & S_IFMT));
+		return -EINVAL;
+	}
+	if (st.st_uid == uid && st.st_gid == 0 && (st.st_mode & 07777) == mode)
+		return 0;
+	if ((st.st_uid || st.st_gid) &&
+	    (name ? fchownat(dfd, name, 0, 0, AT_SYMLINK_NOFOLLOW) : fchown(dfd, 0, 0)) < 0)
+		goto fail;
+	if ((name ? fchmodat(dfd, name, mode, 0) : fchmod(dfd, mode)) < 0)
+		goto fail;
+	if ((name ? fchownat(dfd, name, uid, 0, AT_SYMLINK_NOFOLLOW) : fchown(dfd, uid, 0)) < 0)
+		goto fail;
+	return 0;
+fail:
+	err = -errno;
+	log_warn("--bpffs: handing '%s' over to uid %u", shown, (unsigned int)uid);
+	return err;
+}
+
+/* Before the drop, as root: the pin directory and every pin in it become the enforcer user's,
+ * group root (directory 02770, pins 0660), so that after the drop the enforcer can unpin,
+ * re-pin and open its pins there (tamper.c), and root (stop's --cleanup, the launcher, the next
+ * enforcer) still reaches them through the group without CAP_DAC_OVERRIDE. The directory is
+ * setgid: pins made after the drop get group root too (tamper.c opens their mode to it). Nothing
+ * outside the directory changes. From then on the directory is reached through an fd held open
+ * here (/proc/self/fd/N): its parent (/sys/fs/bpf) is usually 0700 root, closed to that user. */
+static int pin_dir_handover(struct enf *e)
+{
+	static char fd_path[32];
+	struct enf_opts *o = e->o;
+	struct dirent *de;
+	int dfd, lfd, err = 0;
+	DIR *d;
+
+	dfd = open(o->bpffs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	lfd = dfd < 0 ? -1 : openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = lfd < 0 ? NULL : fdopendir(lfd);
+	if (!d) {
+		err = -errno;
+		log_warn("--bpffs %s", o->bpffs);
+		if (lfd >= 0)
+			close(lfd);
+		if (dfd >= 0)
+			close(dfd);
+		return err;
+	}
+	while (!err && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			err = handover_one(dfd, de->d_name, 0660, o->uid);
+	closedir(d);
+	if (!err)
+		err = handover_one(dfd, NULL, 02770, o->uid);
+	if (err) {
+		close(dfd);
+		return err;
+	}
+	snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", dfd);
+	log_debug("--bpffs %s: handed over to %s (uid %u, group 0), reached as %s from now on",
+		  o->bpffs, o->user, (unsigned int)o->uid, fd_path);
+	o->bpffs = fd_path;
+	return 0;
+}
+
 static int run(struct enf_opts *o)
 {
 	static const cap_value_t keep[] = { CAP_BPF, CAP_NET_ADMIN };
@@ -332,6 +422,17 @@ static int run(struct enf_opts *o)
 	err = child_signals_init(&poll_mask);
 	if (err) {
 		log_warnx("signal setup: %s", strerror(-err));
+		return 1;
+	}
+	err = child_lookup_user(o->user, &o->uid, &o->gid);
+	if (err) {
+		log_warnx("--user: %s: %s", o->user,
+			  err == -ENOENT ? "no such user" : strerror(-err));
+		return 1;
+	}
+	if (o->uid == 0) {
+		log_warnx("--user: %s is uid 0; the enforcer runs as a dedicated user, never root",
+			  o->user);
 		return 1;
 	}
 	err = policy_load_fd(&e.pol, CW_FD_POLICY, "<policy fd>", &perr);
@@ -361,6 +462,8 @@ static int run(struct enf_opts *o)
 	e.ack_fd = CW_ENF_FD_ACK_BELL;
 
 	err = enf_start(&e);
+	if (!err)
+		err = pin_dir_handover(&e);
 	if (err && e.adopting) {
 		/* The previous enforcer's programs keep enforcing: never open the firewall
 		 * because taking it over failed. */
@@ -374,9 +477,15 @@ static int run(struct enf_opts *o)
 		enf_teardown(&e);
 		goto out_q;
 	}
-	/* Everything below needs only CAP_BPF (map updates, link detach) and CAP_NET_ADMIN (TC
-	 * filter and qdisc removal at teardown). */
-	privdrop(0, 0, keep, sizeof(keep) / sizeof(keep[0]));
+	/* Everything below needs only CAP_BPF (map updates, link detach and re-attach) and
+	 * CAP_NET_ADMIN (TC filters, TCX, qdisc removal at teardown), as the dedicated user. */
+	privdrop(o->uid, o->gid, keep, sizeof(keep) / sizeof(keep[0]));
+	if (access(o->bpffs, R_OK | W_OK | X_OK) < 0)
+		fatal("--bpffs: the pin directory (%s) is closed to %s after the drop", o->bpffs,
+		      o->user);
+	/* Its parent is root's: the empty directory is left to --cleanup (stop runs it as
+	 * root). */
+	e.dir_created = false;
 	if (sandbox_apply(SANDBOX_ENFORCER))
 		fatalx("seccomp allowlist not applied");
 	child_ready();
@@ -390,7 +499,8 @@ static int run(struct enf_opts *o)
 	if (err)
 		log_warnx("teardown incomplete: run cargowall-enforcer --cleanup");
 	else
-		log_info("detached: nothing of ours is left attached or pinned");
+		log_info("detached: nothing of ours is left attached or pinned (the empty pin "
+			 "directory is left to --cleanup)");
 out_q:
 	shmq_detach(&e.q);
 out_policy:

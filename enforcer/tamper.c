@@ -11,14 +11,18 @@
  * needs a netlink dump libbpf 1.1 lacks; TCX, the default on 6.6+, is checked); the tries'
  * contents (too big to compare each second; only user space with CAP_BPF can write them).
  *
- * Everything here runs after the privilege drop: bpf() on fds we hold and pins in our own
- * directory (CAP_BPF), netlink for clsact (CAP_NET_ADMIN). */
+ * Everything here runs after the privilege drop, as the enforcer's user: bpf() on fds we hold
+ * and pins in our own directory (CAP_BPF; the directory and its pins are that user's, see
+ * main.c pin_dir_handover), netlink for clsact and TCX (CAP_NET_ADMIN). */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -82,6 +86,11 @@ static void pin_check(struct enf *e, const char *path, int fd, const char *what)
 		tamper(e, CW_CNT_TAMPER_PIN,
 		       "pin %s leads to object id %u, not our %s (id %u): re-pinning", path, got,
 		       what, want);
+	else if (pfd < 0 && pfd != -ENOENT)
+		/* e.g. put back by root, mode 0600: not ours to open */
+		tamper(e, CW_CNT_TAMPER_PIN,
+		       "pin %s of our %s (id %u) cannot be opened (%s): re-pinning", path, what,
+		       want, strerror(-pfd));
 	else
 		tamper(e, CW_CNT_TAMPER_PIN, "pin %s of our %s (id %u) is gone: re-pinning", path,
 		       what, want);
@@ -244,10 +253,36 @@ static void settings_check(struct enf *e)
 	enf_settings_write(e);
 }
 
+/* A pin made after the drop is the enforcer user's with the kernel's mode 0600, and group root
+ * (the directory is setgid): opened to the group like the pins of the start (0660), so that
+ * root without CAP_DAC_OVERRIDE (stop's --cleanup, the launcher, the next enforcer) still
+ * reaches it. Without CAP_FOWNER only our own files' modes can change. */
+static void pins_share(struct enf *e)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(e->o->bpffs);
+
+	if (!d) {
+		log_warn("tamper: listing %s", e->o->bpffs);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_REG ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    st.st_uid != geteuid() || (st.st_mode & 07777) == 0660)
+			continue;
+		if (fchmodat(dirfd(d), de->d_name, 0660, 0) < 0)
+			log_warn("tamper: mode 0660 for the new pin %s", de->d_name);
+	}
+	closedir(d);
+}
+
 void tamper_check(struct enf *e)
 {
 	int prog_fd = bpf_program__fd(e->skel->progs.cw_tc_egress);
 	__u32 prog_id = enf_obj_id(prog_fd);
+	uint64_t before = e->n_tamper;
 	size_t i;
 
 	/* Attachments first: re-attaching pins the new link, the pin pass then sees it. */
@@ -262,4 +297,7 @@ void tamper_check(struct enf *e)
 	}
 	pins_check(e);
 	settings_check(e);
+	/* every restore that re-pins counts as tamper first */
+	if (e->n_tamper != before)
+		pins_share(e);
 }

@@ -160,6 +160,8 @@ static int cmd_build(struct start_ctx *c, int k, struct child_cmd *cmd)
 		argv[n++] = cmd->dnsd_cg;
 		argv[n++] = "--dns-upstream";
 		argv[n++] = c->upstream;
+		argv[n++] = "--user";
+		argv[n++] = (char *)c->o.enforcer_user;
 		if (c->o.allow_private)
 			argv[n++] = "--allow-private-answers";
 		if (c->container_dns[0]) {

@@ -14,6 +14,7 @@
 
 #define CW_STATE_DIR_DEFAULT "/run/cargowall"
 #define CW_AUDIT_LOG_DEFAULT "/var/log/cargowall/audit.ndjson"
+#define CW_ENFORCER_USER_DEFAULT "cargowall-enforcer"
 #define CW_DNSD_USER_DEFAULT "cargowall-dnsd"
 #define CW_AUDITD_USER_DEFAULT "cargowall-auditd"
 #define CW_IFACES_MAX 16
@@ -46,7 +47,7 @@ struct launch_opts {
 	const char *audit_log;
 	const char *state_dir;
 	const char *bpffs;
-	const char *dnsd_user, *auditd_user;
+	const char *enforcer_user, *dnsd_user, *auditd_user;
 	bool foreground;
 	bool verbose;
 	bool allow_private; /* --allow-private-answers */

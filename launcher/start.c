@@ -126,6 +126,7 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 		O_BPFFS,
 		O_FG,
 		O_VERBOSE,
+		O_ENFORCER_USER,
 		O_DNSD_USER,
 		O_AUDITD_USER,
 		O_PRIVATE,
@@ -148,6 +149,7 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 		{ "bpffs", required_argument, NULL, O_BPFFS },
 		{ "foreground", no_argument, NULL, O_FG },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
+		{ "enforcer-user", required_argument, NULL, O_ENFORCER_USER },
 		{ "dnsd-user", required_argument, NULL, O_DNSD_USER },
 		{ "auditd-user", required_argument, NULL, O_AUDITD_USER },
 		{ "allow-private-answers", no_argument, NULL, O_PRIVATE },
@@ -161,6 +163,7 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->state_dir = CW_STATE_DIR_DEFAULT;
+	o->enforcer_user = CW_ENFORCER_USER_DEFAULT;
 	o->dnsd_user = CW_DNSD_USER_DEFAULT;
 	o->auditd_user = CW_AUDITD_USER_DEFAULT;
 	optind = 1;
@@ -212,6 +215,9 @@ static int parse_opts(int argc, char **argv, struct launch_opts *o)
 			break;
 		case O_VERBOSE:
 			o->verbose = true;
+			break;
+		case O_ENFORCER_USER:
+			o->enforcer_user = optarg;
 			break;
 		case O_DNSD_USER:
 			o->dnsd_user = optarg;
@@ -646,10 +652,11 @@ int start_setup(struct start_ctx *c, int argc, char **argv, bool scoped)
 			old);
 		goto out;
 	}
-	if (sys_ensure_user(c->o.dnsd_user) || sys_ensure_user(c->o.auditd_user)) {
+	if (sys_ensure_user(c->o.enforcer_user) || sys_ensure_user(c->o.dnsd_user) ||
+	    sys_ensure_user(c->o.auditd_user)) {
 		fprintf(stderr,
-			"cargowall: cannot find or create the unprivileged users %s and %s\n",
-			c->o.dnsd_user, c->o.auditd_user);
+			"cargowall: cannot find or create the unprivileged users %s, %s and %s\n",
+			c->o.enforcer_user, c->o.dnsd_user, c->o.auditd_user);
 		goto out;
 	}
 	if (sys_ensure_bpffs(c->st.bpffs, !c->o.bpffs)) {

@@ -200,7 +200,7 @@ const RESERVED_ARGS = {
 
 /* `cargowall start` options that take a value (the others are flags). */
 const VALUE_ARGS = ['--interface', '--cgroup', '--state-dir', '--bpffs', '--deny-hosts',
-		    '--deny-cidrs', '--dnsd-user', '--auditd-user'];
+		    '--deny-cidrs', '--enforcer-user', '--dnsd-user', '--auditd-user'];
 
 function parseExtraArgs(text) {
 	const args = text ? text.split(/\s+/).filter((a) => a !== '') : [];

@@ -11,6 +11,9 @@
 #  3. Tamper: a cgroup link detached, the TCX link detached, a program put in front of ours, a map
 #     unpinned, the settings rewritten: each noticed, logged as `tamper` and undone within ~1 s.
 #  4. Stop: nothing left attached (cw-linkcheck) or pinned.
+# Both enforcers run as the user --enforcer-user names (not the default, which test_skeleton.sh
+# checks): every Uid field that user's; pins it puts back are its own, group root, 0660; a pin
+# root put back in its place (0600, not the enforcer's to open) is replaced too.
 # The new enforcer is started by hand here (its dnsq and doorbell taken from the running dnsd with
 # pidfd_getfd), so the test does not depend on the supervisor restarting children.
 set -euo pipefail
@@ -24,6 +27,10 @@ LINKCHECK=${LINKCHECK:-$CW_BUILD/bin/cw-linkcheck}
 ENF2_PID=
 SNIFF_PID=
 GEN_PIDS=()
+# A second name for --enforcer-user: start creates it; removed at the end if this test made it.
+ENF_USER=cwlab-enforcer
+ENF_USER_MADE=
+id -u "$ENF_USER" >/dev/null 2>&1 || ENF_USER_MADE=1
 cleanup_test() {
 	local p
 	for p in "${GEN_PIDS[@]}" "$SNIFF_PID"; do
@@ -33,7 +40,13 @@ cleanup_test() {
 	ENF2_PID=
 	return 0
 }
-trap 'cleanup_test; lab_teardown' EXIT
+drop_user() {
+	if [ -n "$ENF_USER_MADE" ] && id -u "$ENF_USER" >/dev/null 2>&1; then
+		userdel "$ENF_USER" 2>/dev/null || echo "NOTE: userdel $ENF_USER failed"
+	fi
+	return 0
+}
+trap 'cleanup_test; lab_teardown; drop_user' EXIT
 trap 'exit 130' INT TERM
 lab_setup
 
@@ -60,6 +73,11 @@ tamper_seen() {
 	lab_fail "$1: no tamper line within 2 s"
 }
 evil_eperm() { test "$(connect_errno "$LAB_EVIL_IP" 80)" = EPERM; }
+uid_fields() { awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$1/status" 2>/dev/null; }
+# runs_as PID: every Uid field of PID is $ENF_USER's
+runs_as() { test "$(uid_fields "$1")" = "$ENF_UID $ENF_UID $ENF_UID $ENF_UID"; }
+# pin_owned NAME: the pin is $ENF_USER's, group root, 0660 (what root reaches through the group)
+pin_owned() { test "$(stat -c %U:%G:%a "$LAB_PINS/$1" 2>/dev/null)" = "$ENF_USER:root:660"; }
 connect_errno() { # IP PORT: errno name of a connect from the workload, or "connected"
 	lab_workload timeout 5 "$LAB_PYTHON" -c "
 import socket, errno
@@ -79,13 +97,21 @@ JSON
 echo "== start"
 if lab_cw start --config "$LAB/policy.json" --mode enforce --interface "$LAB_IF" \
 	--cgroup "$LAB_CG" --dns-upstream "$LAB_UPSTREAM" --audit-log "$LAB_AUDIT" \
-	--state-dir "$LAB_STATE" --bpffs "$LAB_PINS" --allow-private-answers; then
+	--state-dir "$LAB_STATE" --bpffs "$LAB_PINS" --allow-private-answers \
+	--enforcer-user "$ENF_USER"; then
 	lab_pass "cargowall start returned 0"
 else
 	lab_fail "cargowall start failed"
 	lab_results
 	exit 1
 fi
+
+ENF_UID=$(id -u "$ENF_USER" 2>/dev/null || echo none)
+enf=$(lab_state_pid enforcer)
+lab_check "the enforcer runs as --enforcer-user $ENF_USER (uid $ENF_UID): Uid $(uid_fields "$enf")" \
+	runs_as "$enf"
+lab_check "its pin directory is $ENF_USER's: $(stat -c %U:%G:%a "$LAB_PINS")" \
+	test "$(stat -c %U:%G:%a "$LAB_PINS")" = "$ENF_USER:root:2770"
 
 echo "== 1. TCX"
 lab_check "cw_tc_egress is a TCX link on $LAB_IF, first in line: $(tcx | tr '\n' ';')" tcx_first
@@ -211,6 +237,8 @@ ENF2_PID=$(tr -dc '0-9' <"$LAB/enforcer2.pid" 2>/dev/null || true)
 lab_check "the new enforcer reports ready ($(cat "$LAB/harness.out" | tr '\n' ' '))" \
 	grep -qx ready "$LAB/harness.out"
 lab_check "it adopted the pins" grep -q 'adopting them' "$ENF2_LOG"
+lab_check "it runs as $ENF_USER too (its --user, from the same arguments): Uid $(uid_fields "$ENF2_PID")" \
+	runs_as "$ENF2_PID"
 lab_check "the learned addresses survived: $(grep -o 'adopting: [0-9]* IPv4 .* kept' "$ENF2_LOG")" \
 	grep -q 'adopting: [1-9][0-9]* IPv4 .* kept' "$ENF2_LOG"
 lab_check "it took over the same TCX link (id $LINK1)" test "$(tcx_ours)" = "$LINK1"
@@ -240,6 +268,8 @@ lab_check "connect4 attached again: $LAB_EVIL_IP refused with EPERM" lab_retry 2
 # bpftool shows a detached cgroup link with cgroup_id 0
 lab_check "and pinned again: $(bpftool link show pinned "$LAB_PINS/link_connect4" 2>&1 | head -c 160 |
 	tr '\n' ' ')" sh -c "bpftool link show pinned '$LAB_PINS/link_connect4' | grep -q 'cgroup_id [1-9]'"
+lab_check "the new link pin is $ENF_USER's, group root, 0660: $(stat -c %U:%G:%a "$LAB_PINS/link_connect4")" \
+	lab_retry 20 0.1 pin_owned link_connect4
 
 n=$(tamper_count)
 bpftool link detach pinned "$LAB_PINS/link_tcx_egress_$LAB_IF"
@@ -257,6 +287,17 @@ n=$(tamper_count)
 rm -f "$LAB_PINS/lpm_v4"
 tamper_seen "lpm_v4 unpinned by hand" "$n"
 lab_check "lpm_v4 pinned again" lab_retry 20 0.1 test -e "$LAB_PINS/lpm_v4"
+lab_check "by $ENF_USER, group root, 0660: $(stat -c %U:%G:%a "$LAB_PINS/lpm_v4")" \
+	lab_retry 20 0.1 pin_owned lpm_v4
+
+# root puts the same map back under the name: its pin is root's, 0600, closed to the enforcer
+n=$(tamper_count)
+id6=$(bpftool map show pinned "$LAB_PINS/lpm_v6" | sed -n '1s/^\([0-9]*\):.*/\1/p')
+rm -f "$LAB_PINS/lpm_v6"
+bpftool map pin id "$id6" "$LAB_PINS/lpm_v6"
+tamper_seen "lpm_v6 put back by root (root:root 0600)" "$n"
+lab_check "lpm_v6 is the enforcer's pin again: $(stat -c %U:%G:%a "$LAB_PINS/lpm_v6")" \
+	lab_retry 20 0.1 pin_owned lpm_v6
 
 n=$(tamper_count)
 bpftool map update pinned "$LAB_PINS/settings" key 0 0 0 0 value hex \

@@ -5,8 +5,9 @@
 #  2. enforce mode allowing allowed.test: allowed.test works; evil.test fails at resolution and
 #     never reaches the upstream; evil.test's IP fails at connect; the NDJSON log has the
 #     connection_blocked (IP, curl's pid, "curl") and the dns_blocked (evil.test).
-#  3. dnsd and auditd: non-zero uid, CapEff 0, NoNewPrivs 1; the enforcer: CapEff exactly the set
-#     SECURITY.md documents.
+#  3. dnsd and auditd: non-zero uid, CapEff 0, NoNewPrivs 1; the enforcer: the uid of its user
+#     (cargowall-enforcer) in every Uid field, CapEff, CapPrm and CapBnd exactly the set SECURITY.md
+#     documents; its pin directory and pins that user's, group root, nobody else's.
 #  4. after stop: no program on the interface or the cgroup, no pins, no process left.
 # One PASS/FAIL line per check; exit 1 if any failed, 77 when not root.
 set -euo pipefail
@@ -16,6 +17,7 @@ lab_require_root
 
 # The enforcer's capabilities, as SECURITY.md documents them: CAP_BPF (39) + CAP_NET_ADMIN (12).
 ENFORCER_CAPEFF=${ENFORCER_CAPEFF:-0000008000001000}
+ENFORCER_USER=cargowall-enforcer # the launcher's default --enforcer-user
 TRIO=(enforcer dnsd auditd)
 
 [ -x "$CW_BIN" ] || lab_die "no launcher at $CW_BIN (build first, or set CW_BUILD / CW_BIN)"
@@ -236,9 +238,36 @@ for name in dnsd auditd; do
 done
 pid=${PID[enforcer]:-}
 if [ -n "$pid" ] && lab_pid_alive "$pid"; then
-	capeff=$(status_field "$pid" CapEff)
-	lab_check "3: enforcer CapEff $capeff (want $ENFORCER_CAPEFF: CAP_BPF + CAP_NET_ADMIN)" \
-		test "$capeff" = "$ENFORCER_CAPEFF"
+	# Uid and Gid: real, effective, saved, filesystem: all four its user's, which start created
+	enf_uid=$(id -u "$ENFORCER_USER" 2>/dev/null || echo none)
+	enf_gid=$(id -g "$ENFORCER_USER" 2>/dev/null || echo none)
+	uid=$(status_field "$pid" Uid | tr -s ' \t' ' ')
+	gid=$(status_field "$pid" Gid | tr -s ' \t' ' ')
+	lab_check "3: enforcer Uid '$uid' (want $enf_uid, $ENFORCER_USER's, in every field)" \
+		test "$enf_uid" != none -a "$enf_uid" != 0 -a "$uid" = "$enf_uid $enf_uid $enf_uid $enf_uid"
+	lab_check "3: enforcer Gid '$gid' (want $enf_gid in every field)" \
+		test "$gid" = "$enf_gid $enf_gid $enf_gid $enf_gid"
+	lab_check "3: enforcer Groups '$(status_field "$pid" Groups)' (want $enf_gid only)" \
+		test "$(status_field "$pid" Groups | tr -d ' \t')" = "$enf_gid"
+	for f in CapEff CapPrm CapBnd; do
+		v=$(status_field "$pid" $f)
+		lab_check "3: enforcer $f $v (want $ENFORCER_CAPEFF: CAP_BPF + CAP_NET_ADMIN)" \
+			test "$v" = "$ENFORCER_CAPEFF"
+	done
+	lab_check "3: enforcer CapInh and CapAmb empty" test "$(status_field "$pid" CapInh)" = \
+		0000000000000000 -a "$(status_field "$pid" CapAmb)" = 0000000000000000
+	lab_check "3: enforcer NoNewPrivs 1" test "$(status_field "$pid" NoNewPrivs)" = 1
+	# The pin directory is the enforcer user's, group root (setgid), closed to others; every
+	# pin is the user's, group root, 0660; nothing above the directory changed.
+	own=$(stat -c %U:%G:%a "$LAB_PINS" 2>&1)
+	lab_check "3: pin directory $LAB_PINS is $own (want $ENFORCER_USER:root:2770)" \
+		test "$own" = "$ENFORCER_USER:root:2770"
+	bad=$(find "$LAB_PINS" -mindepth 1 ! \( -type f -user "$ENFORCER_USER" -group root \
+		-perm 0660 \) -printf '%p %u:%g:%m ' 2>&1)
+	lab_check "3: every pin is $ENFORCER_USER:root:660 (${bad:-all $(find "$LAB_PINS" -mindepth 1 | wc -l)})" \
+		test -z "$bad" -a -e "$LAB_PINS/lpm_v4"
+	lab_check "3: $LAB_BPF itself is still root's, 700 ($(stat -c %U:%a "$LAB_BPF"))" \
+		test "$(stat -c %U:%a "$LAB_BPF")" = root:700
 	echo "   enforcer: Uid $(status_field "$pid" Uid), CapPrm $(status_field "$pid" CapPrm)," \
 		"CapBnd $(status_field "$pid" CapBnd), CapAmb $(status_field "$pid" CapAmb)," \
 		"NoNewPrivs $(status_field "$pid" NoNewPrivs), Seccomp $(status_field "$pid" Seccomp)"
