@@ -51,17 +51,27 @@ static __always_inline void dns_client_remember(struct bpf_sock_addr *ctx)
 /* Every packet the hooked cgroup sends (cgroup_skb/egress, before any interface): a UDP datagram
  * to dnsd's port from a socket that remembered who sent it files that identity under its
  * source port. By now the socket has its port; the datagram has not reached dnsd yet. Never
- * drops (1). */
+ * drops (1). It runs for every packet of the cgroup, so what is not a query leaves first and
+ * cheaply: a socket connected to another port than 53 (every TCP connection among them), with
+ * no helper call; then anything but a UDP socket that remembered an identity. */
 SEC("cgroup_skb/egress")
 int cw_dns_egress(struct __sk_buff *skb)
 {
 	struct cw_dns_client_key k = {};
+	struct bpf_sock *sk = skb->sk;
 	struct cw_conn_event *e;
-	struct bpf_sock *sk;
 	__be16 ports[2];
 	__u32 off;
 	__u8 proto;
 
+	if (!sk || (sk->dst_port && sk->dst_port != bpf_htons(CW_DNS_PORT)))
+		return 1;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_UDP)
+		return 1;
+	e = bpf_sk_storage_get(&dns_ident, sk, 0, 0);
+	if (!e)
+		return 1;
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		__u8 vihl;
 
@@ -80,15 +90,6 @@ int cw_dns_egress(struct __sk_buff *skb)
 	}
 	if (proto != IPPROTO_UDP || bpf_skb_load_bytes(skb, off, ports, sizeof(ports)) ||
 	    ports[1] != bpf_htons(CW_DNS_PORT))
-		return 1;
-	sk = skb->sk;
-	if (!sk)
-		return 1;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk)
-		return 1;
-	e = bpf_sk_storage_get(&dns_ident, sk, 0, 0);
-	if (!e)
 		return 1;
 	k.port = bpf_ntohs(ports[0]);
 	bpf_map_update_elem(&dns_clients, &k, e, BPF_ANY);
