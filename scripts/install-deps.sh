@@ -17,9 +17,8 @@ apt-get install -y -qq --no-install-recommends \
 	iproute2 dnsmasq-base curl python3 dnsutils tcpdump procps passwd \
 	>/dev/null
 # bench/dns (bench/README.md): dnsperf, the load generator, and nftables for the dnsmasq --nftset
-# baseline it is compared with; bench/datapath: iperf3 for TCP throughput (nftables again for its
-# allowlist-set baseline).
-apt-get install -y -qq --no-install-recommends dnsperf nftables iperf3 >/dev/null
+# baseline it is compared with; bench/datapath: nftables again for its allowlist-set baseline.
+apt-get install -y -qq --no-install-recommends dnsperf nftables >/dev/null
 # The GitHub Action (action/): sudo and visudo for sudo-lockdown and its lab test; node for its
 # scripts and `node --test` (Debian's nodejs, only when no node is installed: runners bring one).
 apt-get install -y -qq --no-install-recommends sudo >/dev/null

@@ -4,15 +4,17 @@
 
   report.py record --phase P --config C --kind tput|conn --round N --out FILE --wall SECONDS
                    [--machine "cpu ..." --machine "cpu ..."] [--forks N] [--cpu NAME=TICKS]...
-      reads one iperf3 -J output (tput) or one connrate client line (conn), prints one JSON
-      line: the figure, and the CPU of the machine and of each named process over the run.
+      reads one slotted.c client line (stream or conn), prints one JSON line: the figure (per
+      second of the path's own slots), and the CPU of the machine and of each named process
+      over the window the path shared with the others.
   report.py summary --results FILE --entries N --trie-entries N --nft-entries N [--config TEXT]
       the table and one PASS/FAIL line per target (and per precondition: the trie and the
       nftables set hold the N entries); exit status 1 if one failed, 2 if a figure it needs
       is missing.
 
-Every ratio is taken within a round (configurations of one round run back to back, under the
-same load from whatever else shares the machine), then the median over the rounds.
+Every ratio is taken within a round (the configurations of one round take turns in slots of
+one window, under the same load from whatever else shares the machine), then the median over
+the rounds.
 """
 import argparse
 import json
@@ -26,10 +28,10 @@ TPUT_RATIO = 0.98  # (b) throughput >= 98 % of (a)
 CONN_RATIO = 0.95  # (b) connections/s >= 95 % of (a)
 
 ROWS = [  # (phase, config, title)
-    ("B", "a", "(a)  no filter, cw1"),
+    ("B", "a", "(a)  no filter, runner 2"),
     ("B", "b-cg", "(b)  cargowall, workload cgroup"),
     ("B", "b-out", "(b)  cargowall, outside cgroup"),
-    ("C", "a", "(a)  no filter, cw1"),
+    ("C", "a", "(a)  no filter, runner 2"),
     ("C", "a0", "(a') no filter, cw0"),
     ("C", "c", "(c)  nftables set"),
 ]
@@ -39,25 +41,17 @@ def cmd_record(a):
     text = open(a.out, encoding="utf-8", errors="replace").read()
     r = {"phase": a.phase, "config": a.config, "kind": a.kind, "round": a.round,
          "value": None, "cpu": {}}
-    if a.kind == "tput":
-        r["unit"] = "Gbit/s"
-        try:
-            j = json.loads(text)
-            end = j["end"]
-            r["value"] = end["sum_received"]["bits_per_second"] / 1e9
-            r["retransmits"] = end.get("sum_sent", {}).get("retransmits")
-        except (ValueError, KeyError, TypeError):
-            r["error"] = text[:200]
+    m = re.search(r"slots (\d+) active_s ([\d.]+) count (\d+) rate (\d+) errors (\d+) "
+                  r"first_error (.*)$", text, re.M)
+    r["unit"] = "Gbit/s" if a.kind == "tput" else "conn/s"
+    if m:
+        rate = float(m.group(4))
+        r["value"] = rate * 8 / 1e9 if a.kind == "tput" else rate
+        r["active_s"] = float(m.group(2))
+        r["errors"] = int(m.group(5))
+        r["first_error"] = m.group(6).strip()
     else:
-        r["unit"] = "conn/s"
-        m = re.search(r"connections (\d+) errors (\d+) seconds ([\d.]+) rate (\d+) "
-                      r"first_error (.*)$", text, re.M)
-        if m:
-            r["value"] = float(m.group(4))
-            r["errors"] = int(m.group(2))
-            r["first_error"] = m.group(5).strip()
-        else:
-            r["error"] = text[:200]
+        r["error"] = text[:200]
     wall = float(a.wall)
     if a.machine and len(a.machine) == 2:
         # /proc/stat "cpu" lines: busy = everything but idle and iowait, softirq included
@@ -118,7 +112,7 @@ def cmd_summary(a):
     print()
     print("%-33s %-5s | %-31s | %-34s | %s" % (
         "", "", "TCP throughput, Gbit/s", "new TCP connections/s",
-        "CPU in the connection runs, % of one core"))
+        "CPU in the connection windows, % of one core"))
     print("%-33s %-5s | %6s %15s %7s | %7s %15s %7s %3s | %s" % (
         "path", "phase", "median", "min..max", "/(a)", "median", "min..max", "/(a)", "err",
         "all = machine (kernel, others), cpuN = the pinned one, cargowall's"))
@@ -155,7 +149,8 @@ def cmd_summary(a):
               "(the run itself makes about 5)" % (min(busy), max(busy), 100 * (os.cpu_count() or 1),
                                                  min(forks or [0]), max(forks or [0])))
     rp = ratio("C", "a0", "tput"), ratio("C", "a0", "conn")
-    print("path check, (a') cw0 / (a) cw1 without filter: throughput %s%%, connections %s%%" % (
+    print("path check, (a') runner netns / (a) runner 2, no filter: throughput %s%%, "
+          "connections %s%%" % (
         fmt(100 * rp[0] if rp[0] is not None else None, ".1f"),
         fmt(100 * rp[1] if rp[1] is not None else None, ".1f")))
     print("per round (value, ratio to (a) of the round):")

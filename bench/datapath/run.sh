@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Datapath benchmark (issue 4), in the namespace lab of tests/lab/lab.sh, all in one run:
-# TCP throughput (iperf3, one stream) and new TCP connections per second (connrate.c: connect,
-# close with RST, in a loop) from the runner netns to a server in the internet netns, with
-#  (a)  no filter;
+# TCP throughput (one stream) and new TCP connections per second (connect, close with RST) to a
+# server in the internet netns, with
+#  (a)  no filter: from a sibling runner netns ($LAB_RUNNER2) over its own veth pair, which
+#       neither cargowall nor nftables touches;
 #  (b)  cargowall in enforce mode with BENCH_ENTRIES (100,000) entries in its IPv4 LPM trie:
 #       CW_STATIC_PREFIXES_MAX static /32 allow rules (the server's address among them), the rest
 #       learned from DNS (n<i>.fill.test, each its own address, resolved through dnsd before
@@ -12,16 +13,17 @@
 #  (c)  nftables in the runner netns with the same addresses in an ipv4_addr set: an output
 #       chain, policy drop, ct state established,related accept, ip daddr @allow accept;
 #       cargowall stopped.
-# (a) goes through a second veth pair (cw1 <-> cwup1, built like cw0) that no filter touches,
-# so that it can be measured in the same rounds as (b) and (c), interleaved in rotating order:
-# other work on the machine moves the figures by more than the 2 % a target allows, and
-# interleaving makes every (b) or (c) figure meet an (a) figure taken under the same load.
-# (a') is the no-filter path over cw0 itself (phase C, chain removed, first round only), the
-# check that the two veth pairs are equivalent. Both ends of every measured run are pinned to
-# one CPU (BENCH_CPU). Every target is the median over the rounds of (b or c) / (a) of the same
-# round; PASS/FAIL per target, exit 0 when all passed, 1 when one failed, 2 when a figure was
-# missing. Everything happens inside the lab's namespaces and cgroups (nft and tc only inside
-# the runner netns); the lab is removed on every exit, ^C included. About 5.5 minutes.
+# Side by side in time (slotted.c): the paths of one window take turns in slots of
+# BENCH_SLOT_MS for BENCH_WINDOW_SECONDS, so that each meets the same disturbances from the
+# rest of the machine within a fraction of a second; back-to-back runs of one path moved by 5 to
+# 15 % on this kind of machine, more than the 2 % a target allows. Phase B: (a), (b) from the
+# cgroup, (b) from outside; phase C: (a), (c); in the first round of phase C also (a'), the
+# runner netns's own path without any filter, against (a): the check that the two paths are
+# equivalent. Every measured process (clients and servers) is pinned to one CPU (BENCH_CPU).
+# Every target is the median over the rounds of (b or c) / (a) of the same window; PASS/FAIL
+# per target, exit 0 when all passed, 1 when one failed, 2 when a figure was missing. Everything
+# happens inside the lab's namespaces and cgroups (nft only inside the runner netns); the lab
+# is removed on every exit, ^C included. About 3 minutes.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 BENCH_DIR=$REPO/bench/datapath
@@ -48,22 +50,19 @@ LEARNED_MAX=$(limit CW_LEARNED_MAX)
 [[ $STATIC_MAX =~ ^[0-9]+$ && $LEARNED_MAX =~ ^[0-9]+$ ]] ||
 	lab_die "cannot read CW_STATIC_PREFIXES_MAX / CW_LEARNED_MAX from proto/limits.h"
 
-ROUNDS=$(bench_uint BENCH_ROUNDS 4 1 9)
-TPUT_S=$(bench_uint BENCH_TPUT_SECONDS 6 2 60)
-CONN_S=$(bench_uint BENCH_CONN_SECONDS 4 1 60)
-# Every measured process (both ends, iperf3 and connrate) on one CPU, the last one by default:
-# the softirq work of the veth pairs follows the sender, so a run's whole cost lands on that
-# CPU and each figure measures it; cargowall's daemons stay where the scheduler puts them (their
-# CPU is reported apart). Unpinned, other jobs on the machine moved back-to-back runs of the same
-# path by 25 to 50 % (pinned: 5 to 10 %). BENCH_CPU=none turns pinning off.
+ROUNDS=$(bench_uint BENCH_ROUNDS 5 1 9)
+WIN_S=$(bench_uint BENCH_WINDOW_SECONDS 12 2 120)
+SLOT_MS=$(bench_uint BENCH_SLOT_MS 200 20 5000)
+# Every measured process (clients and servers) on one CPU, the last one by default: the softirq
+# work of the veth pairs follows the sender, so a path's whole cost lands on that CPU and each
+# figure measures it; cargowall's daemons stay where the scheduler puts them (their CPU is
+# reported apart). BENCH_CPU=none turns pinning off.
 CPU=${BENCH_CPU:-$(($(nproc) - 1))}
 if [ "$CPU" = none ]; then
 	PIN=()
-	CONN_THREADS=$(bench_uint BENCH_CONN_THREADS "$(nproc)" 1 64)
 else
 	CPU=$(bench_uint BENCH_CPU "$CPU" 0 $(($(nproc) - 1)))
 	PIN=(taskset -c "$CPU")
-	CONN_THREADS=$(bench_uint BENCH_CONN_THREADS 1 1 64)
 fi
 ENTRIES=$(bench_uint BENCH_ENTRIES 100000 1000 $((STATIC_MAX + LEARNED_MAX)))
 # The static rules fill what the enforcer accepts (all /32 in 10.50.0.0/18 for 16384, none
@@ -75,15 +74,16 @@ N_LEARNED=$((ENTRIES - N_STATIC))
 static_ip() { echo "10.50.$(($1 / 256)).$(($1 % 256))"; }
 SRV_IP=$(static_ip $((N_STATIC / 2 + 1))) # (b), (c), (a'): deep inside the densest part of the trie
 A_IP=10.199.5.10                           # (a): on the internet's loopback, reached over cw1
-A_NET_RUNNER=10.199.4.1                    # cw1
+A_NET_RUNNER=10.199.4.1                    # cw1, in $LAB_RUNNER2
 A_NET_INET=10.199.4.2                      # cwup1
+LAB_RUNNER2=cwq-$LAB_ID                    # (a)'s netns: a second runner, no filter
 BENCH_UP=10.199.1.54                       # a dnsmasq for n<i>.fill.test, no query log
 FILL_DOMAIN=fill.test
-IPERF_PORT=5201
+SINK_PORT=5201
 CONN_PORT=5301
 CLK_TCK=$(getconf CLK_TCK)
 
-for t in iperf3 dnsperf nft cc ss taskset; do
+for t in dnsperf nft cc ss taskset; do
 	command -v "$t" >/dev/null 2>&1 || lab_die "missing $t (run scripts/install-deps.sh)"
 done
 [ -x "$CW_BIN" ] || lab_die "no launcher at $CW_BIN (build first, or set CW_BUILD / CW_BIN)"
@@ -92,23 +92,34 @@ bench_log() { printf 'bench: %s\n' "$*" >&2; }
 
 # ---- lab additions ----------------------------------------------------------------------------
 
-# The unfiltered path of (a): a second veth pair like cw0's, its own /24, and A_IP on the
-# internet's loopback routed over it. cargowall is given --interface cw0 only.
+# The unfiltered path of (a): a second runner netns with its own veth pair like cw0's and /24,
+# and A_IP on the internet's loopback routed over it. Its processes join $LAB_SYSCG as the
+# runner's do (lab_teardown ends them); bench_exit removes the netns.
 bench_net() {
-	ip link add cw1 netns "$LAB_RUNNER" type veth peer name cwup1 netns "$LAB_INET"
-	ip -n "$LAB_RUNNER" addr add "$A_NET_RUNNER/24" dev cw1
+	ip netns add "$LAB_RUNNER2"
+	ip -n "$LAB_RUNNER2" link set lo up
+	ip link add cw1 netns "$LAB_RUNNER2" type veth peer name cwup1 netns "$LAB_INET"
+	ip -n "$LAB_RUNNER2" addr add "$A_NET_RUNNER/24" dev cw1
 	ip -n "$LAB_INET" addr add "$A_NET_INET/24" dev cwup1
-	ip -n "$LAB_RUNNER" link set cw1 up
+	ip -n "$LAB_RUNNER2" link set cw1 up
 	ip -n "$LAB_INET" link set cwup1 up
 	ip -n "$LAB_INET" addr add "$A_IP/32" dev lo
 	ip -n "$LAB_INET" addr add "$SRV_IP/32" dev lo
 	ip -n "$LAB_INET" addr add "$BENCH_UP/32" dev lo
-	ip -n "$LAB_RUNNER" route add "$A_IP/32" via "$A_NET_INET" dev cw1
+	ip -n "$LAB_RUNNER2" route add "$A_IP/32" via "$A_NET_INET" dev cw1
+}
+
+# runner2 CMD...: CMD in (a)'s netns, in the lab's system cgroup.
+runner2() {
+	sh -c 'cg=$1; ns=$2; shift 2; echo $$ > "$cg/cgroup.procs" && exec ip netns exec "$ns" "$@"' \
+		runner2 "$LAB_SYSCG" "$LAB_RUNNER2" "$@"
 }
 
 bench_tools() {
 	cc -O2 -Wall -Wextra -Werror -pthread -o "$RAW/connrate" "$BENCH_DIR/connrate.c" ||
 		lab_die "cannot build connrate"
+	cc -O2 -Wall -Wextra -Werror -pthread -o "$RAW/slotted" "$BENCH_DIR/slotted.c" ||
+		lab_die "cannot build slotted"
 	cc -O2 -Wall -Wextra -Werror -I"$REPO" -o "$RAW/lpmcount" "$BENCH_DIR/lpmcount.c" ||
 		lab_die "cannot build lpmcount"
 }
@@ -165,6 +176,10 @@ bench_conn_server() {
 	LAB_PIDS+=($!)
 	lab_retry 50 0.1 grep -q listening "$RAW/connrate-server.out" ||
 		lab_die "connrate server: $(cat "$RAW/connrate-server.out")"
+	ip netns exec "$LAB_INET" "${PIN[@]}" "$RAW/slotted" sink 0.0.0.0 "$SINK_PORT" 1800 \
+		</dev/null >"$RAW/sink.out" 2>&1 &
+	LAB_PIDS+=($!)
+	lab_retry 50 0.1 grep -q listening "$RAW/sink.out" || lab_die "sink: $(cat "$RAW/sink.out")"
 }
 
 # ---- measuring --------------------------------------------------------------------------------
@@ -194,53 +209,47 @@ settle() {
 	bench_log "cargowall processes still busy after 10 s"
 }
 
-iperf_listening() { # ADDRESS
-	[ -n "$(ip netns exec "$LAB_INET" ss -Hltn "src $1 and sport = :$IPERF_PORT")" ]
-}
-
-# measure PHASE CONFIG KIND ROUND RUNNER ADDRESS: one run, its figures appended to $RESULTS.
-measure() {
-	local phase=$1 cfg=$2 kind=$3 round=$4 runner=$5 ip=$6 tag=$1-$2-$3-$4 spid=
-	local t0 t1 m0 m1 p0 p1 f0 f1 before after name v cpu=() i
+# window PHASE KIND ROUND SPEC...: one measuring window in which the paths of the SPECs
+# ("config:runner:address") take turns in slots of SLOT_MS (slotted.c), the order of the
+# slots rotated by the round; each path's figure appended to $RESULTS.
+window() {
+	local phase=$1 kind=$2 round=$3 n i spec cfg runner ip tag start port
+	local t0 t1 m0 m1 p0 p1 f0 f1 before after name v cpu=() pids=() cfgs=()
 	declare -A b=()
+	shift 3
+	n=$#
+	local specs=("$@")
 	settle
-	if [ "$kind" = tput ]; then
-		ip netns exec "$LAB_INET" "${PIN[@]}" timeout $((TPUT_S + 30)) \
-			iperf3 -s -1 -B "$ip" -p "$IPERF_PORT" </dev/null >"$RAW/$tag.server" 2>&1 &
-		spid=$!
-		LAB_PIDS+=("$spid")
-		lab_retry 50 0.1 iperf_listening "$ip" ||
-			lab_die "$tag: iperf3 server silent: $(cat "$RAW/$tag.server")"
-	fi
+	port=$CONN_PORT
+	[ "$kind" = tput ] && port=$SINK_PORT
 	before=$(cpu_ticks)
 	m0=$(head -n 1 /proc/stat)
 	p0=$(grep "^cpu$CPU " /proc/stat || true)
 	f0=$(awk '$1 == "processes" { print $2 }' /proc/stat)
 	t0=$(date +%s.%N)
-	if [ "$kind" = tput ]; then
-		# -O 1: the first second (slow start) is left out of the figure.
-		"$runner" "${PIN[@]}" timeout $((TPUT_S + 20)) iperf3 -c "$ip" -p "$IPERF_PORT" \
-			-t "$TPUT_S" -O 1 -J >"$RAW/$tag.out" 2>"$RAW/$tag.err" ||
-			lab_die "$tag: iperf3 failed: $(tail -n 5 "$RAW/$tag.err" "$RAW/$tag.out")"
-	else
-		"$runner" "${PIN[@]}" timeout $((CONN_S + 20)) \
-			"$RAW/connrate" client "$ip" "$CONN_PORT" "$CONN_THREADS" "$CONN_S" \
-			>"$RAW/$tag.out" 2>&1 ||
-			lab_die "$tag: connrate failed: $(tail -n 5 "$RAW/$tag.out")"
-	fi
+	# Every client is started and connected before the first slot (CLOCK_BOOTTIME, in ms).
+	start=$(awk '{ printf "%d", $1 * 1000 + 1500 }' /proc/uptime)
+	for ((i = 0; i < n; i++)); do
+		spec=${specs[$(((i + round) % n))]}
+		IFS=: read -r cfg runner ip <<<"$spec"
+		cfgs+=("$cfg")
+		tag=$phase-$cfg-$kind-$round
+		"$runner" "${PIN[@]}" timeout $((WIN_S + 20)) "$RAW/slotted" \
+			"$([ "$kind" = tput ] && echo stream || echo conn)" "$ip" "$port" "$SLOT_MS" \
+			"$n" "$i" "$start" "$WIN_S" >"$RAW/$tag.out" 2>&1 &
+		pids+=($!)
+	done
+	LAB_PIDS+=("${pids[@]}")
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" ||
+			lab_die "$phase-${cfgs[$i]}-$kind-$round: slotted failed: $(tail -n 3 \
+				"$RAW/$phase-${cfgs[$i]}-$kind-$round.out")"
+	done
 	t1=$(date +%s.%N)
 	f1=$(awk '$1 == "processes" { print $2 }' /proc/stat)
 	m1=$(head -n 1 /proc/stat)
 	p1=$(grep "^cpu$CPU " /proc/stat || true)
 	after=$(cpu_ticks)
-	if [ -n "$spid" ]; then
-		for ((i = 0; i < 50; i++)); do
-			lab_pid_alive "$spid" || break
-			sleep 0.1
-		done
-		lab_kill_pid "$spid"
-		wait "$spid" 2>/dev/null || true
-	fi
 	while IFS='=' read -r name v; do
 		[ -n "$name" ] && b[$name]=$v
 	done <<<"$before"
@@ -248,32 +257,24 @@ measure() {
 		[ -n "$name" ] && [ -n "$v" ] && [ -n "${b[$name]:-}" ] &&
 			cpu+=(--cpu "$name=$((v - b[$name]))")
 	done <<<"$after"
-	"$LAB_PYTHON" "$BENCH_DIR/report.py" record --phase "$phase" --config "$cfg" \
-		--kind "$kind" --round "$round" --out "$RAW/$tag.out" \
-		--wall "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" \
-		--clk-tck "$CLK_TCK" --machine "$m0" --machine "$m1" --pinned "$p0" --pinned "$p1" \
-		--forks "$((f1 - f0))" \
-		"${cpu[@]}" >>"$RESULTS"
-	bench_log "$tag: $(tail -n 1 "$RESULTS" | "$LAB_PYTHON" -c \
-		'import json, sys; r = json.load(sys.stdin); print(r["value"], r["unit"])')"
+	for cfg in "${cfgs[@]}"; do
+		tag=$phase-$cfg-$kind-$round
+		"$LAB_PYTHON" "$BENCH_DIR/report.py" record --phase "$phase" --config "$cfg" \
+			--kind "$kind" --round "$round" --out "$RAW/$tag.out" \
+			--wall "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" \
+			--clk-tck "$CLK_TCK" --machine "$m0" --machine "$m1" --pinned "$p0" \
+			--pinned "$p1" --forks "$((f1 - f0))" "${cpu[@]}" >>"$RESULTS"
+		bench_log "$tag: $(tail -n 1 "$RESULTS" | "$LAB_PYTHON" -c \
+			'import json, sys; r = json.load(sys.stdin); print(r["value"], r["unit"])')"
+	done
 }
 
-# run_round PHASE ROUND SPEC...: each SPEC "config:runner:address[:setup-fn]" measured for
-# throughput then connections, the order rotated by the round so that no configuration is
-# always first after another. A setup function (nftables' chain on or off) runs first.
+# run_round PHASE ROUND SPEC...: a throughput window, then a connection window.
 run_round() {
-	local phase=$1 round=$2 kind n i spec cfg runner ip fn
+	local phase=$1 round=$2
 	shift 2
-	n=$#
-	local specs=("$@")
-	for kind in tput conn; do
-		for ((i = 0; i < n; i++)); do
-			spec=${specs[$(((i + round) % n))]}
-			IFS=: read -r cfg runner ip fn <<<"$spec"
-			[ -n "$fn" ] && "$fn"
-			measure "$phase" "$cfg" "$kind" "$round" "$runner" "$ip"
-		done
-	done
+	window "$phase" tput "$round" "$@"
+	window "$phase" conn "$round" "$@"
 }
 
 # ---- cargowall and nftables -------------------------------------------------------------------
@@ -342,7 +343,7 @@ bench_save() {
 	if [ -n "${BENCH_OUT:-}" ] && [ -d "${RAW:-}" ]; then
 		mkdir -p "$BENCH_OUT" && cp -a "$RAW/." "$BENCH_OUT/" &&
 			rm -f "$BENCH_OUT"/{policy.json,fill.hosts,q-fill,allow.nft} \
-				"$BENCH_OUT"/{connrate,lpmcount} &&
+				"$BENCH_OUT"/{connrate,slotted,lpmcount} &&
 			bench_log "raw outputs in $BENCH_OUT"
 	fi
 }
@@ -362,7 +363,13 @@ BUSY_BEFORE=$(bench_busy)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 T_START=$(date +%s)
 
-trap 'bench_save; lab_teardown' EXIT
+# shellcheck disable=SC2317 # called from the EXIT trap
+bench_exit() {
+	bench_save
+	lab_teardown
+	ip netns del "$LAB_RUNNER2" 2>/dev/null || true
+}
+trap bench_exit EXIT
 trap 'exit 130' INT TERM
 lab_setup
 RAW=$LAB/bench
@@ -374,9 +381,12 @@ bench_tools
 bench_files
 bench_upstream
 bench_conn_server
-bench_log "server $SRV_IP (b, c, a'), $A_IP over cw1 (a); $N_STATIC static + $N_LEARNED learned"
+bench_log "server $SRV_IP (b, c, a'), $A_IP from $LAB_RUNNER2 (a); $N_STATIC static + \
+$N_LEARNED learned"
+runner2 "$RAW/connrate" client "$A_IP" "$CONN_PORT" 1 1 >/dev/null ||
+	lab_die "(a)'s netns cannot reach $A_IP"
 
-# Phase B: cargowall up, (a) over cw1 interleaved with (b) over cw0.
+# Phase B: cargowall up, (a) from the second runner netns next to (b) over cw0.
 lab_cw start --config "$RAW/policy.json" --mode enforce --interface "$LAB_IF" \
 	--cgroup "$LAB_CG" --dns-upstream "$BENCH_UP" --audit-log "$LAB_AUDIT" \
 	--state-dir "$LAB_STATE" --bpffs "$LAB_PINS" --allow-private-answers ||
@@ -395,7 +405,7 @@ lab_workload "$RAW/connrate" client "$SRV_IP" "$CONN_PORT" 1 1 >/dev/null ||
 	lab_die "the workload cgroup cannot reach $SRV_IP: $(tail -n 3 "$LAB_CWLOG")"
 COUNTERS_BEFORE=$(counters)
 for ((r = 0; r < ROUNDS; r++)); do
-	run_round B "$r" "a:lab_runner:$A_IP" "b-cg:lab_workload:$SRV_IP" \
+	run_round B "$r" "a:runner2:$A_IP" "b-cg:lab_workload:$SRV_IP" \
 		"b-out:lab_runner:$SRV_IP"
 done
 settle
@@ -406,7 +416,8 @@ SRV=()
 AUDIT_LINES=$(wc -l <"$LAB_AUDIT" 2>/dev/null || echo 0)
 AUDIT_LOST=$(grep -c '"events_lost"' "$LAB_AUDIT" 2>/dev/null || true)
 
-# Phase C: the nftables set loaded once; the chain (and with it conntrack) on for (c) only.
+# Phase C: the nftables set loaded once; first (a') with no chain (nor conntrack) in the runner
+# netns, then the chain on for (c); (a)'s netns has neither.
 CW0_AFTER=$(lab_runner bpftool net show dev "$LAB_IF" 2>&1 | grep -E '^[a-z0-9]+\(' |
 	tr '\n' ' ' || true)
 t0=$(date +%s.%N)
@@ -414,11 +425,11 @@ lab_runner nft -f "$RAW/allow.nft" || lab_die "nft: cannot load the set"
 NFT_LOAD_S=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 NFT_COUNT=$(lab_runner nft list set inet cwbench allow | grep -oE '10\.[0-9]+\.[0-9]+\.[0-9]+' |
 	wc -l)
-# (a'), the path check, in the first round only: the rounds are what the targets need.
-for ((r = 0; r < ROUNDS; r++)); do
-	specs=("c:lab_runner:$SRV_IP:nft_chain_on" "a:lab_runner:$A_IP:nft_chain_off")
-	[ "$r" -eq 0 ] && specs+=("a0:lab_runner:$SRV_IP:nft_chain_off")
-	run_round C "$r" "${specs[@]}"
+# (a'), the path check, in one round only: the rounds are what the targets need.
+run_round C 0 "a0:lab_runner:$SRV_IP" "a:runner2:$A_IP"
+nft_chain_on
+for ((r = 1; r <= ROUNDS; r++)); do
+	run_round C "$r" "c:lab_runner:$SRV_IP" "a:runner2:$A_IP"
 done
 nft_chain_off
 lab_runner nft delete table inet cwbench
@@ -429,12 +440,11 @@ TRIE_MIN=$(printf '%s\n%s\n' "$TRIE_BEFORE" "$TRIE_AFTER" | awk '{ print $2 + 0 
 	head -n 1)
 "$LAB_PYTHON" "$BENCH_DIR/report.py" summary --results "$RESULTS" --entries "$ENTRIES" \
 	--trie-entries "${TRIE_MIN:-0}" --nft-entries "$NFT_COUNT" \
-	--config "Datapath benchmark: $(nproc) CPUs, kernel $(uname -r), $(iperf3 --version |
-		awk 'NR == 1 { print "iperf3", $2 }'), $(nft --version |
+	--config "Datapath benchmark: $(nproc) CPUs, kernel $(uname -r), $(nft --version |
 		awk '{ print "nftables", $2 }');
-throughput: one TCP stream, iperf3 -t $TPUT_S -O 1; connections: connrate, $CONN_THREADS thread(s) \
-connect+close (RST) for $CONN_S s; client and server on CPU ${CPU}; $ROUNDS rounds, order rotated \
-each round;
+slotted.c, the paths of a window taking turns in ${SLOT_MS} ms slots for $WIN_S s: throughput \
+one TCP stream of 128 KiB writes per path, connections connect+close (RST); clients and \
+servers on CPU ${CPU}; $ROUNDS rounds per phase, slot order rotated each round;
 (b) trie: $TRIE_BEFORE before the rounds, $TRIE_AFTER after ($N_STATIC static /32 rules, \
 $N_LEARNED names resolved through dnsd in ${T_FILL} s);
 (b) BPF counters: before the rounds $COUNTERS_BEFORE; after $COUNTERS_AFTER; audit log \
