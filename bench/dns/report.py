@@ -7,8 +7,11 @@
       reads one dnsperf output (with -v: one "> RCODE name type seconds" line per answer),
       prints one JSON line: qps, latencies, response codes, CPU of the load generator and of
       each named process over the phase.
-  report.py summary --results FILE [--daemon-log FILE] [--nft-count N] [--config TEXT]
-      the table, the answer-to-ack histogram dnsd logged at exit, one PASS/FAIL line per
+  report.py summary --results FILE [--daemon-log FILE] [--daemon-log-lat FILE] [--nft-count N]
+                    [--inflight N] [--lat-qps N] [--config TEXT]
+      the table, the answer-to-ack histograms dnsd logged at exit (--daemon-log: the run of
+      the throughput phases; --daemon-log-lat: the run of the uncached latency phase alone,
+      which the target is judged on), one PASS/FAIL line per
       target; exit status 1 if a target failed, 2 if a figure it needs is missing.
 
 Percentiles come from dnsperf's per-query lines and never from its average: "nearest rank"
@@ -189,14 +192,19 @@ def cmd_summary(a):
     for b in bad:
         print("note: failed queries in %s" % b)
 
-    hist, hist_line = ack_histogram(a.daemon_log)
+    hist_sat, hist_sat_line = ack_histogram(a.daemon_log)
+    hist, hist_line = ack_histogram(a.daemon_log_lat)
     counters = dnsd_counters(a.daemon_log)
     if counters:
         print("dnsd counters: %s" % counters)
     if a.nft_count is not None:
         print("nftables set after (d): %s addresses" % a.nft_count)
+    if hist_sat_line:
+        print("dnsd answer-to-ack, throughput phases (%s in flight: mostly queueing): %s" % (
+            a.inflight, hist_sat_line[len("dnsd: ack_latency:"):].strip()))
     if hist_line:
-        print("dnsd answer-to-ack: %s" % hist_line[len("dnsd:"):].strip())
+        print("dnsd answer-to-ack, uncached latency phase (%s qps): %s" % (
+            a.lat_qps, hist_line[len("dnsd: ack_latency:"):].strip()))
     print()
 
     npass = nfail = 0
@@ -238,12 +246,12 @@ def cmd_summary(a):
     p99 = hist["p99"] if hist and hist["n"] else None
     why = ""
     if not hist:
-        why = "; no 'dnsd: ack_latency:' line in daemon.log"
+        why = "; no 'dnsd: ack_latency:' line from the latency phase's dnsd"
     elif not hist["n"]:
         why = "; no answer waited for the enforcer (n=0)"
     verdict(None if p99 is None else p99 <= ACK_P99_US,
-            "answer-to-trie p99: %s us over %s answers (target <= %.0f us)%s" % (
-                fmt(p99, "d"), hist["n"] if hist else "-", ACK_P99_US, why))
+            "answer-to-trie p99 at %s qps: %s us over %s answers (target <= %.0f us)%s" % (
+                a.lat_qps, fmt(p99, "d"), hist["n"] if hist else "-", ACK_P99_US, why))
     print("targets: %d passed, %d failed" % (npass, nfail))
     if missing:
         return 2
@@ -268,6 +276,8 @@ def main():
     su = sub.add_parser("summary")
     su.add_argument("--results", required=True)
     su.add_argument("--daemon-log")
+    su.add_argument("--daemon-log-lat")
+    su.add_argument("--inflight", default="?")
     su.add_argument("--nft-count")
     su.add_argument("--config")
     su.add_argument("--lat-qps", default="?")

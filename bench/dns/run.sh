@@ -16,8 +16,9 @@
 #  latency     a fixed BENCH_LAT_QPS for BENCH_LAT_DURATION s, dnsperf -v: p50/p99/max per
 #              query, the same offered load for every server, so the percentiles are service
 #              time rather than queueing behind the load generator.
-# Then dnsd's answer-to-ack histogram from daemon.log after `cargowall stop`, and one PASS/FAIL
-# line per target of the issue (ratios from this run). Exit 0 when every target passed, 1 when
+# Then dnsd's answer-to-ack histograms from its exit lines in daemon.log (one cargowall run for
+# the saturated phases, a second for the uncached latency phase alone), and one PASS/FAIL line
+# per target of the issue (ratios from this run). Exit 0 when every target passed, 1 when
 # one failed, 2 when a figure was missing; the lab is removed on every exit.
 # (b) runs last: once cargowall is up, TC drops port-53 packets from anything but dnsd, which
 # includes the forwarders of (c) and (d).
@@ -269,23 +270,43 @@ bench_server nftset "$FWD_NFT" lab_runner
 lab_kill_pid "$FWD_PID"
 NFT_COUNT=$(bench_nft_count)
 
-lab_cw start --mode enforce --allow-hosts "$DOMAIN" --interface "$LAB_IF" --cgroup "$LAB_CG" \
-	--dns-upstream "$BENCH_UP" --audit-log "$LAB_AUDIT" --state-dir "$LAB_STATE" \
-	--bpffs "$LAB_PINS" --allow-private-answers || lab_die "cargowall start failed"
-SRV=([upstream]="$UP_PID")
-for name in dnsd enforcer auditd; do
-	SRV[$name]=$(tr -dc '0-9' <"$LAB_STATE/$name.pid")
-done
-bench_log "cargowall up: dnsd ${SRV[dnsd]}, enforcer ${SRV[enforcer]}, auditd ${SRV[auditd]}"
-lab_retry 50 0.1 test "$(lab_workload dig +short +time=1 +tries=1 @127.0.0.1 "c0.$DOMAIN")" = \
-	10.120.0.0 || lab_die "dnsd does not answer c0.$DOMAIN from the workload cgroup"
-bench_server dnsd 127.0.0.1 lab_workload
-lab_cw stop --state-dir "$LAB_STATE" || lab_die "cargowall stop failed"
-grep '^dnsd:' "$LAB_STATE/daemon.log" >"$RAW/daemon-dnsd.log" || true
+# dnsd: one cargowall run for the cached phases and the uncached throughput phase, a second for
+# the uncached latency phase alone, so that its answer-to-ack histogram (dnsd's exit line) is
+# that of the fixed load: the first run's holds the saturated phases, where an answer's wait is
+# mostly its place in the queue behind 64 in flight.
+cw_up() {
+	lab_cw start --mode enforce --allow-hosts "$DOMAIN" --interface "$LAB_IF" \
+		--cgroup "$LAB_CG" --dns-upstream "$BENCH_UP" --audit-log "$LAB_AUDIT" \
+		--state-dir "$LAB_STATE" --bpffs "$LAB_PINS" --allow-private-answers ||
+		lab_die "cargowall start failed"
+	SRV=([upstream]="$UP_PID")
+	for name in dnsd enforcer auditd; do
+		SRV[$name]=$(tr -dc '0-9' <"$LAB_STATE/$name.pid")
+	done
+	bench_log "cargowall up: dnsd ${SRV[dnsd]}, enforcer ${SRV[enforcer]}, auditd ${SRV[auditd]}"
+	lab_retry 50 0.1 test "$(lab_workload dig +short +time=1 +tries=1 @127.0.0.1 \
+		"c0.$DOMAIN")" = 10.120.0.0 ||
+		lab_die "dnsd does not answer c0.$DOMAIN from the workload cgroup"
+}
+cw_down() { # LOG: where dnsd's lines of this run go (daemon.log is appended to by each run)
+	lab_cw stop --state-dir "$LAB_STATE" || lab_die "cargowall stop failed"
+	grep '^dnsd:' "$LAB_STATE/daemon.log" >"$1" || true
+	: >"$LAB_STATE/daemon.log"
+}
+cw_up
+prime 127.0.0.1 lab_workload
+measure dnsd cached tput 127.0.0.1 lab_workload
+measure dnsd cached lat 127.0.0.1 lab_workload
+measure dnsd uncached tput 127.0.0.1 lab_workload
+cw_down "$RAW/daemon-dnsd.log"
+cw_up
+measure dnsd uncached lat 127.0.0.1 lab_workload
+cw_down "$RAW/daemon-dnsd-lat.log"
 
 rc=0
 "$LAB_PYTHON" "$BENCH_DIR/report.py" summary --results "$RESULTS" \
-	--daemon-log "$LAB_STATE/daemon.log" --nft-count "$NFT_COUNT" --lat-qps "$LAT_QPS" \
+	--daemon-log "$RAW/daemon-dnsd.log" --daemon-log-lat "$RAW/daemon-dnsd-lat.log" \
+	--nft-count "$NFT_COUNT" --lat-qps "$LAT_QPS" --inflight "$INFLIGHT" \
 	--config "DNS benchmark: $(nproc) CPUs, $(dnsperf -h 2>&1 | awk '/^Version/ { print "dnsperf", $2 }'), $(dnsmasq --version | awk 'NR == 1 { print "dnsmasq", $3 }');
 throughput phases: $INFLIGHT in flight, ${DURATION} s (uncached: at most $UNCACHED_NAMES names); \
 latency phases (p50/p99/max): $LAT_QPS qps for ${LAT_DURATION} s; $CACHED_NAMES cached names;
