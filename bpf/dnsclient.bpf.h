@@ -18,12 +18,18 @@
 #include "task.bpf.h"
 #include "verdict.bpf.h"
 
-/* The identity of a socket that sent a DNS query, in its local storage. */
+/* The identity of a socket that sent a DNS query, in its local storage; exe_file is the
+ * executable it was read from (see dns_client_remember). */
+struct dns_ident_val {
+	struct cw_conn_event e;
+	__u64 exe_file;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct cw_conn_event);
+	__type(value, struct dns_ident_val);
 } dns_ident SEC(".maps");
 
 struct {
@@ -33,19 +39,41 @@ struct {
 	__type(value, struct cw_conn_event);
 } dns_clients SEC(".maps");
 
-/* A DNS query is about to leave this socket for dnsd: remember who sends it. */
+/* A DNS query is about to leave this socket for dnsd: remember who sends it. A socket sends
+ * query after query from the same process (a resolver's socket, a load generator): when the
+ * storage already holds this process (tgid and start time), running the same executable in the
+ * same cgroup, only what may change between two queries is read again (thread, uid, comm,
+ * parent, step) and the walk of the executable's path (task_identity, the costly part) is
+ * skipped. An exec, a move to another cgroup or another process on the socket reads it all. */
 static __always_inline void dns_client_remember(struct bpf_sock_addr *ctx)
 {
-	struct cw_conn_event *e;
+	struct task_struct *t;
+	struct dns_ident_val *v;
+	__u64 pid_tgid, exe;
 
 	if (ctx->protocol != IPPROTO_UDP)
 		return;
-	e = bpf_sk_storage_get(&dns_ident, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!e)
+	v = bpf_sk_storage_get(&dns_ident, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!v)
 		return;
-	task_identity(e);
-	e->cookie = bpf_get_socket_cookie(ctx);
-	e->ts_ns = bpf_ktime_get_ns();
+	t = (struct task_struct *)bpf_get_current_task();
+	pid_tgid = bpf_get_current_pid_tgid();
+	exe = (__u64)BPF_CORE_READ(t, mm, exe_file);
+	if (exe && v->exe_file == exe && v->e.pid == pid_tgid >> 32 &&
+	    v->e.start_ns == BPF_CORE_READ(t, group_leader, start_boottime) &&
+	    v->e.cgroup_id == bpf_get_current_cgroup_id()) {
+		v->e.tid = (__u32)pid_tgid;
+		v->e.uid = (__u32)bpf_get_current_uid_gid();
+		bpf_get_current_comm(v->e.comm, sizeof(v->e.comm));
+		v->e.ppid = BPF_CORE_READ(t, real_parent, tgid);
+		v->e.step = step_of(v->e.pid);
+	} else {
+		__builtin_memset(&v->e, 0, sizeof(v->e));
+		task_identity(&v->e);
+		v->exe_file = exe;
+	}
+	v->e.cookie = bpf_get_socket_cookie(ctx);
+	v->e.ts_ns = bpf_ktime_get_ns();
 }
 
 /* Every packet the hooked cgroup sends (cgroup_skb/egress, before any interface): a UDP datagram
@@ -59,7 +87,7 @@ int cw_dns_egress(struct __sk_buff *skb)
 {
 	struct cw_dns_client_key k = {};
 	struct bpf_sock *sk = skb->sk;
-	struct cw_conn_event *e;
+	struct dns_ident_val *v;
 	__be16 ports[2];
 	__u32 off;
 	__u8 proto;
@@ -69,8 +97,8 @@ int cw_dns_egress(struct __sk_buff *skb)
 	sk = bpf_sk_fullsock(sk);
 	if (!sk || sk->protocol != IPPROTO_UDP)
 		return 1;
-	e = bpf_sk_storage_get(&dns_ident, sk, 0, 0);
-	if (!e)
+	v = bpf_sk_storage_get(&dns_ident, sk, 0, 0);
+	if (!v)
 		return 1;
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		__u8 vihl;
@@ -92,7 +120,7 @@ int cw_dns_egress(struct __sk_buff *skb)
 	    ports[1] != bpf_htons(CW_DNS_PORT))
 		return 1;
 	k.port = bpf_ntohs(ports[0]);
-	bpf_map_update_elem(&dns_clients, &k, e, BPF_ANY);
+	bpf_map_update_elem(&dns_clients, &k, &v->e, BPF_ANY);
 	return 1;
 }
 
