@@ -565,6 +565,8 @@ json_t *audit_dns_record(const struct audit_ctx *c, const struct cw_dns_event *e
 	}
 	bad |= json_object_set_new(o, "matched_rule", audit_matched_rule(c, e->rule_id));
 	bad |= json_object_set_new(o, "rule_id", json_integer(e->rule_id));
+	/* identical queries from the same socket within a second (dnsd/evdedupe.h) */
+	bad |= json_object_set_new(o, "count", json_integer(e->count ? e->count : 1));
 	if (bad) {
 		json_decref(o);
 		return NULL;

@@ -20,6 +20,7 @@
 #include "../proto/shmq.h"
 #include "cache.h"
 #include "dnsmsg.h"
+#include "evdedupe.h"
 #include "hist.h"
 #include "learned.h"
 
@@ -105,6 +106,7 @@ enum dnsd_stat {
 	ST_TCP_ABORTED,	 /* closed on an error, an oversized message or a full write buffer */
 	ST_TCP_GONE,	 /* answers for a connection closed meanwhile */
 	ST_CACHE_HIT,	 /* answered from dnsd's cache (also counted in ST_ANSWERED) */
+	ST_EV_DEDUPED,	 /* DNS events counted into another's window (evdedupe.h) */
 	ST_MAX,
 };
 
@@ -197,6 +199,7 @@ struct dnsd {
 	struct dnscache cache;
 	struct dnsd_tx tx;
 	struct hist ack_hist; /* µs from libunbound's result to the enforcer's ack */
+	struct evdedupe dedupe;
 	uint64_t stats[ST_MAX];
 };
 
@@ -226,6 +229,8 @@ void dnsd_reply_rcode(struct dnsd *d, const struct dns_query *q, unsigned int rc
 void dnsd_event_init(struct cw_dns_event *ev, const struct dns_query *q,
 		     const struct dnsd_client *c, uint8_t type, uint32_t rule_id);
 void dnsd_event_push(struct dnsd *d, const struct cw_dns_event *ev);
+/* Reports the dedupe windows that ended (all with `all`, at exit); when the next ends, or 0. */
+int64_t dnsd_dedupe_expire(struct dnsd *d, bool all);
 const char *dnsd_client_str(const struct dnsd_client *c, char *buf, size_t len);
 /* libunbound's callback ran for p: off the in-flight list. */
 void dnsd_inflight_done(struct dnsd *d, struct pending *p);

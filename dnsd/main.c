@@ -351,6 +351,9 @@ static int event_loop(struct dnsd *d, const sigset_t *waitmask)
 		/* Nothing waits behind the poll below but a few events for auditd: doorbells
 		 * rung, answers sent. */
 		dnsd_tx_flush(d);
+		evq_due = dnsd_dedupe_expire(d, false);
+		if (evq_due && (!next || evq_due < next))
+			next = evq_due;
 		evq_due = dnsd_ring_pending(d, false);
 		if (evq_due && (!next || evq_due < next))
 			next = evq_due;
@@ -424,6 +427,7 @@ static int event_loop(struct dnsd *d, const sigset_t *waitmask)
 			d->accept_pause_until_ns = 0;
 	}
 	dnsd_tx_flush(d);
+	dnsd_dedupe_expire(d, true);
 	dnsd_ring_pending(d, true);
 	log_info("signal %d: exiting", child_stop_signal());
 	return 0;
@@ -488,6 +492,7 @@ int main(int argc, char **argv)
 		log_warnx("out of memory");
 		goto out;
 	}
+	evdedupe_init(&d.dedupe, random_seed(), (int64_t)CW_DEDUPE_WINDOW_NS);
 	if (resolve_setup(&d.ub, o.ub_fwd))
 		goto out;
 	err = child_lookup_user(o.user, &uid, &gid);

@@ -51,6 +51,7 @@ static const char *const stat_names[ST_MAX] = {
 	[ST_TCP_ABORTED] = "tcp_aborted",
 	[ST_TCP_GONE] = "tcp_answers_dropped",
 	[ST_CACHE_HIT] = "cache_hits",
+	[ST_EV_DEDUPED] = "events_deduped",
 };
 
 /* See main.c for the format. Fields go on "counters:" lines of at most ~900 characters (the
@@ -227,7 +228,7 @@ void dnsd_event_init(struct cw_dns_event *ev, const struct dns_query *q,
 	}
 }
 
-void dnsd_event_push(struct dnsd *d, const struct cw_dns_event *ev)
+static void evq_push(struct dnsd *d, const struct cw_dns_event *ev)
 {
 	if (shmq_push(&d->evq, ev, sizeof(*ev), NULL)) {
 		/* auditd reports the loss from the queue's dropped_full counter. */
@@ -239,6 +240,31 @@ void dnsd_event_push(struct dnsd *d, const struct cw_dns_event *ev)
 		d->evq_first_ns = dnsd_now_ns();
 	d->evq_pending = true;
 	d->evq_n_pending++;
+}
+
+/* The summary of a dedupe window, stamped with the time it is reported. */
+static void dedupe_emit(void *ctx, const struct cw_dns_event *ev)
+{
+	struct cw_dns_event e = *ev;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e.ts_realtime_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	evq_push(ctx, &e);
+}
+
+void dnsd_event_push(struct dnsd *d, const struct cw_dns_event *ev)
+{
+	if (evdedupe_absorb(&d->dedupe, ev, dnsd_now_ns(), dedupe_emit, d)) {
+		d->stats[ST_EV_DEDUPED]++;
+		return;
+	}
+	evq_push(d, ev);
+}
+
+int64_t dnsd_dedupe_expire(struct dnsd *d, bool all)
+{
+	return evdedupe_expire(&d->dedupe, dnsd_now_ns(), all, dedupe_emit, d);
 }
 
 /* Answer locally with a policy decision and report it. */

@@ -83,7 +83,7 @@ struct cw_dns_event {
 	__be16 client_port;
 	__u8 pad2[2];
 	__u8 client_addr[16];
-	__u8 pad3[4];
+	__u32 count; /* identical events this one stands for (dnsd/evdedupe.h); 0 means 1 */
 	__u8 answer_family[CW_ANSWERS_MAX]; /* 4 or 6 per answer */
 	__u8 answers[CW_ANSWERS_MAX][16];
 	char query[CW_NAME_MAX]; /* NUL-terminated; may hold any byte a client sent */

@@ -98,6 +98,36 @@ lab_check "1: dns_blocked evil.test names pid $g2 (getent) and its exe" audit_py
 	"[r for r in recs if r.get('event_type') == 'dns_blocked' and r.get('pid') == $g2
 		and r.get('exe', '').endswith('/getent')][0] and 1"
 
+# The same question 30 times from one socket within a second: one dns_allowed record at once
+# and one carrying the other 29 as its count when the second ends (dnsd/evdedupe.h), and the
+# same for a denied name; nothing lost.
+DEDUP_PORT=$(py - <<'PY'
+import socket, struct, time
+def q(i, name):
+    return struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + b"".join(
+        bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.connect(("127.0.0.1", 53))
+for name in ("allowed.test", "dedupe-evil.test"):
+    for i in range(30):
+        s.send(q(i + 1, name))
+        s.recv(512)
+print(s.getsockname()[1])
+PY
+)
+dedup_sum() { # QUERY EVENT_TYPE: "<records> <sum of count>" for DEDUP_PORT
+	audit_py "'%d %d' % (len(rs := [r for r in recs if r.get('query') == '$1' and
+		r.get('event_type') == '$2' and r.get('src_port') == $DEDUP_PORT]),
+		sum(r.get('count', 0) for r in rs))"
+}
+for qe in allowed.test:dns_allowed dedupe-evil.test:dns_blocked; do
+	qn=${qe%%:*} qev=${qe#*:}
+	lab_retry 40 0.1 test "$(dedup_sum "$qn" "$qev")" = "2 30" || true
+	lab_check "1: 30 identical $qn queries from one socket: 2 $qev records, counts summing \
+to 30 (got $(dedup_sum "$qn" "$qev"))" test "$(dedup_sum "$qn" "$qev")" = "2 30"
+done
+
 # ---- 2. hostile names through dnsd: valid JSON lines ------------------------------------------
 
 echo "== 2. hostile DNS names"

@@ -2,6 +2,7 @@
 /* dnsd's pure functions beyond the wire format, on crafted input: the CNAME chain walker,
  * reverse names and CIDR verdicts (PTR decisions), the learned-address table, the latency
  * histogram. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "dnsd/chain.h"
 #include "dnsd/dnsmsg.h"
+#include "dnsd/evdedupe.h"
 #include "dnsd/hist.h"
 #include "dnsd/learned.h"
 #include "dnsd/ptr.h"
@@ -546,6 +548,123 @@ START_TEST(histogram)
 }
 END_TEST
 
+/* ---- evdedupe: burst dedupe of DNS events ---------------------------------------------- */
+
+struct emitted {
+	unsigned int n;
+	struct cw_dns_event ev[8];
+};
+
+static void emit_rec(void *ctx, const struct cw_dns_event *ev)
+{
+	struct emitted *o = ctx;
+
+	ck_assert_uint_lt(o->n, 8);
+	o->ev[o->n++] = *ev;
+}
+
+static void dns_ev(struct cw_dns_event *e, const char *name, uint16_t port, uint32_t ttl)
+{
+	memset(e, 0, sizeof(*e));
+	e->type = CW_DNSEV_ALLOWED;
+	e->qtype = 1;
+	e->client_family = 4;
+	e->client_port = htons(port);
+	e->client_addr[0] = 127;
+	e->client_addr[3] = 1;
+	e->ttl = ttl;
+	e->n_answers = 1;
+	e->answer_family[0] = 4;
+	e->answers[0][0] = 10;
+	snprintf(e->query, sizeof(e->query), "%s", name);
+}
+
+#define SEC_NS 1000000000LL
+
+START_TEST(evdedupe_windows)
+{
+	static struct evdedupe t;
+	struct emitted out = { 0 };
+	struct cw_dns_event a, a2, b, c;
+	int i;
+
+	evdedupe_init(&t, 42, SEC_NS);
+	dns_ev(&a, "a.test", 4000, 60);
+	dns_ev(&a2, "a.test", 4000, 59); /* the TTL counts down: still the same kind */
+	dns_ev(&b, "a.test", 4001, 60);	 /* another socket */
+	dns_ev(&c, "a.test", 4000, 60);
+	c.answers[0][3] = 7; /* another answer */
+
+	/* The first is reported by the caller, the next 5 identical ones are counted. */
+	ck_assert(!evdedupe_absorb(&t, &a, 100, emit_rec, &out));
+	for (i = 0; i < 4; i++)
+		ck_assert(evdedupe_absorb(&t, &a, 200 + i, emit_rec, &out));
+	ck_assert(evdedupe_absorb(&t, &a2, 300, emit_rec, &out));
+	/* Other kinds are never counted into a's window. */
+	ck_assert(!evdedupe_absorb(&t, &b, 400, emit_rec, &out));
+	ck_assert(!evdedupe_absorb(&t, &c, 500, emit_rec, &out));
+	ck_assert_uint_eq(out.n, 0);
+	/* Nothing due before the window ends... */
+	ck_assert_int_eq(evdedupe_expire(&t, 99 + SEC_NS, false, emit_rec, &out), 100 + SEC_NS);
+	ck_assert_uint_eq(out.n, 0);
+	/* ...then one record standing for the 5, with the first's content. */
+	ck_assert_int_eq(evdedupe_expire(&t, 100 + SEC_NS, false, emit_rec, &out), 0);
+	ck_assert_uint_eq(out.n, 1);
+	ck_assert_uint_eq(out.ev[0].count, 5);
+	ck_assert_str_eq(out.ev[0].query, "a.test");
+	ck_assert_uint_eq(out.ev[0].ttl, 60);
+	ck_assert_uint_eq(out.ev[0].client_port, htons(4000));
+	/* The window is closed: the next identical event is reported at once again. */
+	ck_assert(!evdedupe_absorb(&t, &a, 200 + SEC_NS, emit_rec, &out));
+	ck_assert(evdedupe_absorb(&t, &a, 300 + SEC_NS, emit_rec, &out));
+	/* A window that ended is reported when its slot is next used, without expire. */
+	ck_assert(!evdedupe_absorb(&t, &a, 300 + 2 * SEC_NS, emit_rec, &out));
+	ck_assert_uint_eq(out.n, 2);
+	ck_assert_uint_eq(out.ev[1].count, 1);
+	/* At exit every open count is reported, due or not. */
+	ck_assert(evdedupe_absorb(&t, &a, 400 + 2 * SEC_NS, emit_rec, &out));
+	ck_assert(evdedupe_absorb(&t, &a, 401 + 2 * SEC_NS, emit_rec, &out));
+	ck_assert_int_eq(evdedupe_expire(&t, 500 + 2 * SEC_NS, true, emit_rec, &out), 0);
+	ck_assert_uint_eq(out.n, 3);
+	ck_assert_uint_eq(out.ev[2].count, 2);
+	/* Windows without counts report nothing. */
+	ck_assert_int_eq(evdedupe_expire(&t, 10 * SEC_NS, true, emit_rec, &out), 0);
+	ck_assert_uint_eq(out.n, 3);
+}
+END_TEST
+
+/* Many kinds at once: slots taken by a live window report the others on their own; counted
+ * plus reported always equals what came in. */
+START_TEST(evdedupe_full)
+{
+	static struct evdedupe t;
+	struct emitted out = { 0 };
+	struct cw_dns_event e;
+	unsigned int absorbed = 0, reported = 0, pending = 0, i, round;
+	char name[32];
+
+	evdedupe_init(&t, 7, SEC_NS);
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < 4 * EVDEDUPE_SLOTS; i++) {
+			snprintf(name, sizeof(name), "n%u.test", i);
+			dns_ev(&e, name, 5000, 60);
+			if (evdedupe_absorb(&t, &e, 1000 + round, emit_rec, &out))
+				absorbed++;
+			else
+				reported++;
+		}
+	}
+	ck_assert_uint_eq(absorbed + reported, 8 * EVDEDUPE_SLOTS);
+	ck_assert_uint_gt(absorbed, 0);
+	ck_assert_uint_le(absorbed, EVDEDUPE_SLOTS);
+	/* What the windows hold is exactly what was absorbed. */
+	for (i = 0; i < EVDEDUPE_SLOTS; i++)
+		pending += t.slot[i].until_ns ? t.slot[i].pending : 0;
+	ck_assert_uint_eq(pending, absorbed);
+	ck_assert_uint_eq(out.n, 0);
+}
+END_TEST
+
 Suite *dnsd_suite(void)
 {
 	Suite *s = suite_create("dnsd");
@@ -562,6 +681,10 @@ Suite *dnsd_suite(void)
 	tc = tcase_create("tables");
 	tcase_add_test(tc, learned_table);
 	tcase_add_test(tc, histogram);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("evdedupe");
+	tcase_add_test(tc, evdedupe_windows);
+	tcase_add_test(tc, evdedupe_full);
 	suite_add_tcase(s, tc);
 	return s;
 }
