@@ -66,13 +66,22 @@ static void slot_close(struct evdedupe_slot *s, evdedupe_emit_fn emit, void *ctx
 bool evdedupe_absorb(struct evdedupe *t, const struct cw_dns_event *ev, int64_t now_ns,
 		     evdedupe_emit_fn emit, void *ctx)
 {
-	struct evdedupe_slot *s = &t->slot[ev_hash(t, ev) & (EVDEDUPE_SLOTS - 1)];
+	uint64_t h = ev_hash(t, ev);
+	struct evdedupe_slot *s, *free_slot = NULL;
+	unsigned int i;
 
-	if (s->until_ns && s->until_ns <= now_ns)
-		slot_close(s, emit, ctx);
-	if (s->until_ns) {
-		if (!ev_same(&s->ev, ev))
-			return false; /* another kind's window: reported on its own */
+	/* The kind's open window if it has one; ended windows on the way are closed. */
+	for (i = 0; i < EVDEDUPE_PROBE; i++) {
+		s = &t->slot[(h + i) & (EVDEDUPE_SLOTS - 1)];
+		if (s->until_ns && s->until_ns <= now_ns)
+			slot_close(s, emit, ctx);
+		if (!s->until_ns) {
+			if (!free_slot)
+				free_slot = s;
+			continue;
+		}
+		if (s->hash != h || !ev_same(&s->ev, ev))
+			continue;
 		if (s->pending < UINT32_MAX) {
 			s->pending++;
 			if (!t->next_due || s->until_ns < t->next_due)
@@ -80,8 +89,14 @@ bool evdedupe_absorb(struct evdedupe *t, const struct cw_dns_event *ev, int64_t 
 			return true;
 		}
 		slot_close(s, emit, ctx); /* 2^32 - 1 counted: report them, start over */
+		free_slot = s;
+		break;
 	}
+	if (!free_slot)
+		return false; /* every slot of the window holds another kind: reported on its own */
+	s = free_slot;
 	s->until_ns = now_ns + t->window_ns;
+	s->hash = h;
 	s->pending = 0;
 	memcpy(&s->ev, ev, sizeof(*ev));
 	s->ev.count = 0;

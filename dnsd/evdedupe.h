@@ -20,11 +20,14 @@
 #include "../proto/shmq.h"
 
 /* Power of two. One slot per kind open at a time, 840 bytes each (only slots in use become
- * resident). */
-#define EVDEDUPE_SLOTS 128
+ * resident). A kind may sit in any of EVDEDUPE_PROBE slots from its hash's, so that a few
+ * hundred kinds at once do not collide. */
+#define EVDEDUPE_SLOTS 256
+#define EVDEDUPE_PROBE 8
 
 struct evdedupe_slot {
 	int64_t until_ns;	/* end of this kind's window; 0: free */
+	uint64_t hash;		/* of ev: compared before the whole event */
 	uint32_t pending;	/* identical events counted since the first */
 	struct cw_dns_event ev; /* the first, reported at once: the template of the summary */
 };
