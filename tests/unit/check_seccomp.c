@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -31,7 +33,10 @@
 #include <linux/bpf.h>
 #include <linux/membarrier.h>
 #include <linux/netlink.h>
+#include <unbound-event.h>
 #include <unbound.h>
+
+#include "dnsd/dnsd.h"
 
 #include "common/seccomp.h"
 
@@ -266,7 +271,7 @@ static void need_dnsd(void)
 	struct epoll_event ev = { .events = EPOLLIN };
 	socklen_t sl = sizeof(sin);
 	char buf[16];
-	int fd, ep, p[2];
+	int fd, ep;
 
 	need_common();
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -275,22 +280,19 @@ static void need_dnsd(void)
 	NEED(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
 	NEED(getsockname(fd, (struct sockaddr *)&sin, &sl) == 0);
 	NEED(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	NEED(ep >= 0);
+	NEED(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
 	NEED(sendto(fd, "q", 1, 0, NULL, 0) == 1);
+	NEED(epoll_wait(ep, &ev, 1, 1000) == 1);
 	NEED(recvfrom(fd, buf, sizeof(buf), 0, NULL, NULL) == 1);
 	NEED(close(fd) == 0);
+	NEED(close(ep) == 0);
 	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	NEED(fd >= 0 || errno == EAFNOSUPPORT);
 	if (fd >= 0)
 		NEED(close(fd) == 0);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	NEED(ep >= 0);
-	NEED(pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0);
-	NEED(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev) == 0);
-	NEED(write(p[1], "x", 1) == 1);
-	NEED(epoll_wait(ep, &ev, 1, 1000) == 1);
-	NEED(read(p[0], buf, sizeof(buf)) == 1);
 	NEED(getrandom(buf, sizeof(buf), 0) == sizeof(buf));
-	need_thread();
 }
 
 /* auditd's evq doorbell: an eventfd the launcher made (eventfd2 itself is not allowed). */
@@ -362,7 +364,7 @@ static void need_enforcer(void)
 
 START_TEST(test_needed_calls_work)
 {
-	assert_works(SANDBOX_DNSD, need_dnsd, "sockets, epoll, pipes, a thread");
+	assert_works(SANDBOX_DNSD, need_dnsd, "sockets, epoll, randomness");
 	probe_efd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC);
 	ck_assert_int_ge(probe_efd, 0);
 	assert_works(SANDBOX_AUDITD, need_auditd,
@@ -372,40 +374,136 @@ START_TEST(test_needed_calls_work)
 }
 END_TEST
 
-/* libunbound's worker thread is started at the first query, after the filter (dnsd's case):
- * it must start and answer. localhost. is answered from its local zone, off the network. */
+/* libunbound as dnsd runs it (dnsd/ubevent.c): in the event loop's own thread, the context
+ * finalized and its socket opened at the first query, after the filter. A real query goes to a
+ * forwarder on loopback that this test's parent answers, unfiltered (nothing leaves the host); the child resolves it
+ * under dnsd's filter, with no thread, pipe or eventfd, and must get the address. */
 static struct ub_ctx *probe_ub;
 static int probe_ub_done;
 
-static void on_ub_result(void *arg, int err, struct ub_result *res)
+static void on_ub_event(void *arg, int err, void *pkt, int len, int sec, char *why_bogus,
+			int was_ratelimited)
 {
+	const uint8_t *p = pkt;
+
 	(void)arg;
-	probe_ub_done = !err && res && res->havedata ? 1 : -1;
-	ub_resolve_free(res);
+	(void)sec;
+	(void)why_bogus;
+	(void)was_ratelimited;
+	/* NOERROR, and our A record's address, 10.0.0.7 (rdlength 4, then the address); a name
+	 * outside libunbound's locally served zones (test. is one: NXDOMAIN, never asked). */
+	probe_ub_done = !err && p && len > 12 && (p[3] & 0x0f) == 0 &&
+					memmem(p, (size_t)len, "\0\4\12\0\0\7", 6) ?
+				1 :
+				-1;
 }
 
-static void need_unbound(void)
+static void need_unbound_inloop(void)
 {
+	struct pollfd pfd = { .fd = ubevent_fd(), .events = POLLIN };
 	int i;
 
-	NEED(ub_resolve_async(probe_ub, "localhost.", 1, 1, NULL, on_ub_result, NULL) == 0);
+	NEED(ub_resolve_event(probe_ub, "probe.cargowall.net.", 1, 1, NULL, on_ub_event, NULL) ==
+	     0);
 	for (i = 0; i < 500 && !probe_ub_done; i++) {
-		if (ub_poll(probe_ub))
-			NEED(ub_process(probe_ub) == 0);
-		else
-			usleep(10000);
+		NEED(poll(&pfd, 1, 10) >= 0);
+		ubevent_dispatch(true, NULL, NULL);
 	}
-	NEED(probe_ub_done == 1);
-	ub_ctx_delete(probe_ub); /* stops and joins the worker thread */
+	NEED(probe_ub_done != 0); /* answered at all */
+	NEED(probe_ub_done == 1); /* with the forwarder's address */
 }
 
-START_TEST(test_dnsd_libunbound_thread)
+/* The forwarder: answers every query on fd with one A record, 10.0.0.7, until the child is
+ * gone (bounded: 10 s). */
+static int serve_until_exit(int fd, pid_t pid)
 {
-	probe_ub = ub_ctx_create();
+	uint8_t q[512], a[600];
+	struct sockaddr_in from;
+	socklen_t fl;
+	int status = 0, i;
+
+	for (i = 0; i < 1000; i++) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		size_t off;
+
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		if (poll(&pfd, 1, 10) <= 0)
+			continue;
+		fl = sizeof(from);
+		n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
+		if (n < 17)
+			continue;
+		for (off = 12; off < (size_t)n && q[off]; off += q[off] + 1u)
+			;
+		off += 5; /* the root label, QTYPE, QCLASS */
+		if (off > (size_t)n)
+			continue;
+		memcpy(a, q, off);
+		a[2] = 0x81;			 /* QR, RD */
+		a[3] = 0x80;			 /* RA, NOERROR */
+		a[6] = 0, a[7] = 1;		 /* ANCOUNT */
+		a[8] = a[9] = a[10] = a[11] = 0; /* no authority, no additional */
+		memcpy(a + off, "\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x0a\x00\x00\x07",
+		       16);
+		sendto(fd, a, off + 16, 0, (struct sockaddr *)&from, fl);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+START_TEST(test_dnsd_libunbound_inloop)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	char fwd[64];
+	int fd, st;
+	pid_t pid;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	snprintf(fwd, sizeof(fwd), "127.0.0.1@%u", (unsigned int)ntohs(sin.sin_port));
+	ck_assert_ptr_nonnull(ubevent_base());
+	probe_ub = ub_ctx_create_ub_event(ubevent_base());
 	ck_assert_ptr_nonnull(probe_ub);
-	ck_assert_int_eq(ub_ctx_async(probe_ub, 1), 0);
-	assert_works(SANDBOX_DNSD, need_unbound, "libunbound's worker thread");
+	ck_assert_int_eq(ub_ctx_set_option(probe_ub, "do-not-query-localhost:", "no"), 0);
+	ck_assert_int_eq(ub_ctx_set_option(probe_ub, "module-config:", "iterator"), 0);
+	ck_assert_int_eq(ub_ctx_set_fwd(probe_ub, fwd), 0);
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (sandbox_apply(SANDBOX_DNSD))
+			_exit(PROBE_SETUP);
+		need_unbound_inloop();
+		_exit(0);
+	}
+	st = serve_until_exit(fd, pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "dnsd: libunbound in the event loop failed: %s %d (an exit status is the "
+		      "probe's line %% 200 + 1)",
+		      WIFSIGNALED(st) ? "signal" : "exit status",
+		      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 	ub_ctx_delete(probe_ub);
+	ubevent_free();
+	close(fd);
+}
+END_TEST
+
+/* dnsd starts no thread: one is refused (glibc's pthread_create: clone3, then clone). */
+static void do_thread(void)
+{
+	need_thread();
+}
+
+START_TEST(test_dnsd_no_thread)
+{
+	assert_killed(SANDBOX_DNSD, do_thread, "a thread (clone)");
 }
 END_TEST
 
@@ -533,7 +631,8 @@ static Suite *seccomp_suite(void)
 	tcase_add_test(tc, test_refused_dnsd_files_sockets);
 	tcase_add_test(tc, test_refused_enforcer);
 	tcase_add_test(tc, test_needed_calls_work);
-	tcase_add_test(tc, test_dnsd_libunbound_thread);
+	tcase_add_test(tc, test_dnsd_libunbound_inloop);
+	tcase_add_test(tc, test_dnsd_no_thread);
 	tcase_add_loop_test(tc, test_log_mode, 0, SANDBOX_PROC_MAX);
 	tcase_add_test(tc, test_api);
 	tcase_add_test(tc, test_security_md_in_sync);
