@@ -398,8 +398,16 @@ static int event_loop(struct dnsd *d, const sigset_t *waitmask)
 				return -EIO;
 			}
 		}
-		if (pfd[PF_ACK].revents & POLLIN)
+		if (pfd[PF_ACK].revents & POLLIN) {
 			ackw_drain(&d->ack);
+		} else if (pfd[PF_ACK].revents & POLLHUP) {
+			/* Every write end is closed: the enforcer and the supervisor (which keeps
+			 * one for the next enforcer) are both gone, so no answer can be
+			 * acknowledged any more. Polling on would spin on the hang-up and, ppoll
+			 * returning ready each time, never take the SIGTERM of a `stop`. */
+			log_warnx("ack pipe closed: no enforcer and no supervisor left; exiting");
+			return -EPIPE;
+		}
 		if (pfd[PF_UB].revents & POLLIN) {
 			ubevent_dispatch(true, release_tick, d);
 			/* The enforcer starts on these answers' addresses while the loop goes on. */

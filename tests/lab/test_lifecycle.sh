@@ -9,6 +9,8 @@
 #  3. `stop` after a crash: start, kill -9 the supervisor and the three children by the pids in
 #     the state directory (the programs stay attached: fail closed), then stop: nothing attached
 #     or pinned, no process, no state; a new start works.
+#  4. `stop` after the supervisor alone was killed: the children it left are stopped within a
+#     second or two (none needs SIGKILL), and nothing is left.
 # One PASS/FAIL line per check; exit 1 if any failed, 77 when not root.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lab.sh
@@ -298,6 +300,24 @@ if start_ok "3"; then
 		lab_check "3: and its stop exits 0 (exit $rc)" test "$rc" -eq 0
 		check_clean "3: after that stop"
 	fi
+fi
+
+# ---- 4. stop after the supervisor alone died ---------------------------------------------------
+
+echo "== 4. start, kill -9 the supervisor only, stop"
+if start_ok "4"; then
+	pid=$(pid_of cargowall)
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+	lab_retry 50 0.1 sh -c "! kill -0 $pid 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status" ||
+		lab_fail "4: supervisor $pid survived kill -9"
+	t0=$(date +%s%N)
+	rc=$(run_cw "$LAB/stop.out" "$CW_BIN" stop --state-dir "$LAB_STATE")
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	lab_check "4: stop exits 0 (exit $rc: $(tr '\n' ' ' <"$LAB/stop.out" | head -c 200))" \
+		test "$rc" -eq 0
+	lab_check "4: the children left by the dead supervisor stop on SIGTERM, in ${ms} ms" \
+		sh -c "[ $ms -lt 5000 ] && ! grep -q 'did not stop in time' '$LAB/stop.out'"
+	check_clean "4: after stop following the supervisor's death"
 fi
 
 if [ "$LAB_NFAIL" -ne 0 ]; then
