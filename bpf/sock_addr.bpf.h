@@ -18,11 +18,16 @@ static __always_inline void event_task(struct cw_conn_event *e, struct bpf_sock_
 	e->cookie = bpf_get_socket_cookie(ctx);
 }
 
-static __always_inline void sock_event(struct bpf_sock_addr *ctx, const struct conn_info *ci,
-				       __u8 type, __u8 flags, __u32 rule_id)
+/* A global function: verified once per program rather than at each of its five call sites.
+ * Returns 0. */
+__noinline int sock_event(struct bpf_sock_addr *ctx, const struct conn_info *ci, __u8 type,
+			  __u8 flags, __u32 rule_id)
 {
 	struct cw_conn_event *e;
 	struct dedupe_key k;
+
+	if (!ci)
+		return 0;
 
 	/* Allowed connections go through the same burst dedupe as denials: a job that opens the
 	 * same destination a thousand times a second (a test suite against a registry, a load
@@ -30,10 +35,10 @@ static __always_inline void sock_event(struct bpf_sock_addr *ctx, const struct c
 	 * auditd writing each of them cost a tenth of the connection rate (bench/datapath). */
 	dedupe_key_of(&k, bpf_get_current_pid_tgid() >> 32, ci, type, flags);
 	if (dedupe_absorb(&k))
-		return;
+		return 0;
 	e = event_reserve(ci, type, flags, rule_id);
 	if (!e)
-		return;
+		return 0;
 	event_task(e, ctx);
 	dedupe_open(&k, e);
 	/* Allowed events wait for auditd's next poll tick (CW_AUDIT_TICK_MS) unless the ring is
@@ -43,6 +48,7 @@ static __always_inline void sock_event(struct bpf_sock_addr *ctx, const struct c
 		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	else
 		bpf_ringbuf_submit(e, 0);
+	return 0;
 }
 
 /* Apply a verdict at connect() or sendmsg(): deny in enforce mode is EPERM at once, no packet
@@ -168,6 +174,15 @@ static __always_inline __be16 sock_port(struct bpf_sock_addr *ctx, __u8 protocol
 	return (__be16)ctx->user_port;
 }
 
+/* dns_client_remember() (dnsclient.bpf.h) as a global function: its branches are verified once,
+ * apart from the caller's (inline, they multiplied the states of sock_hook6's address checks).
+ * Returns 0. */
+__noinline int dns_client_note(struct bpf_sock_addr *ctx)
+{
+	dns_client_remember(ctx);
+	return 0;
+}
+
 /* connect4 and sendmsg4: AF_INET sockets. */
 static __always_inline int sock_hook4(struct bpf_sock_addr *ctx, __u8 hook)
 {
@@ -183,7 +198,7 @@ static __always_inline int sock_hook4(struct bpf_sock_addr *ctx, __u8 hook)
 		return SYS_PROCEED;
 	daddr = ctx->user_ip4;
 	if (is_dns(ctx))
-		dns_client_remember(ctx);
+		dns_client_note(ctx);
 	if (is_dns(ctx) && in_other_netns(ctx, s)) {
 		if (is_local_v4(daddr))
 			return SYS_PROCEED; /* the container's own loopback */
@@ -232,7 +247,7 @@ static __always_inline int sock_hook6(struct bpf_sock_addr *ctx, __u8 hook)
 	a3 = ctx->user_ip6[3];
 	mapped = !a0 && !a1 && a2 == bpf_htonl(0xffff);
 	if (is_dns(ctx))
-		dns_client_remember(ctx);
+		dns_client_note(ctx);
 	if (is_dns(ctx) && in_other_netns(ctx, s)) {
 		if ((!a0 && !a1 && !a2 && (!a3 || a3 == bpf_htonl(1))) ||
 		    (mapped && is_local_v4(a3)))

@@ -81,48 +81,77 @@ struct task_struct {
 	struct css_set *cgroups;
 } __attribute__((preserve_access_index));
 
+/* Where the exe walk stands. The kernel addresses are plain numbers, only ever read through
+ * bpf_probe_read_kernel (BPF_CORE_READ), so that one step can be a global function. */
+struct exe_walk {
+	__u64 dentry; /* struct dentry * */
+	__u64 mount;  /* struct mount * */
+	__u32 n;      /* components written */
+	__u32 pad;
+};
+
+/* One step of the walk: 0 to go on, 1 when it is done (a root reached, or CW_EXE_PARTS
+ * components written with more to come: then CW_EVF_EXE_TRUNC). A global function, verified
+ * once: with the walk unrolled inline the verifier explored every combination of its branches
+ * over the 16 steps (28,000 of the 29,600 instructions it processed for cw_sock_create). */
+__noinline int task_exe_step(struct cw_conn_event *e, struct exe_walk *w)
+{
+	struct dentry *d, *parent, *root;
+	struct mount *m, *mparent;
+	__u32 n, len;
+
+	if (!e || !w)
+		return 1;
+	d = (struct dentry *)w->dentry;
+	m = (struct mount *)w->mount;
+	root = BPF_CORE_READ(m, mnt.mnt_root);
+	if (d == root) {
+		mparent = BPF_CORE_READ(m, mnt_parent);
+		if (mparent == m)
+			return 1; /* the root of the mount tree: done */
+		w->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+		w->mount = (__u64)mparent;
+		return 0;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (parent == d)
+		return 1; /* a filesystem root that is no mount root: done */
+	n = w->n;
+	if (n >= CW_EXE_PARTS) {
+		e->flags |= CW_EVF_EXE_TRUNC;
+		return 1;
+	}
+	len = BPF_CORE_READ(d, d_name.len);
+	if (len >= CW_EXE_PART_LEN)
+		e->flags |= CW_EVF_EXE_TRUNC;
+	bpf_probe_read_kernel_str(e->exe[n & (CW_EXE_PARTS - 1)], CW_EXE_PART_LEN,
+				  BPF_CORE_READ(d, d_name.name));
+	w->n = ++n;
+	e->exe_parts = (__u8)n;
+	w->dentry = (__u64)parent;
+	return 0;
+}
+
 /* The executable's path, leaf first, one component per slot, walked up its dentries and across
  * its mounts to the root of the task's mount tree (a container's binaries show their path inside
  * the container). Stops at CW_EXE_PARTS components or CW_EXE_WALK_MAX steps; either, or a name
  * longer than a slot, sets CW_EVF_EXE_TRUNC. A kernel thread (no mm) leaves exe empty. */
 static __always_inline void task_exe(struct cw_conn_event *e, struct task_struct *t)
 {
-	struct dentry *d, *parent, *root;
-	struct mount *m, *mparent;
+	struct exe_walk w = {};
 	struct vfsmount *vm;
 	struct file *f;
-	__u32 n = 0, len;
 	int i;
 
 	f = BPF_CORE_READ(t, mm, exe_file);
 	if (!f)
 		return;
-	d = BPF_CORE_READ(f, f_path.dentry);
+	w.dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
 	vm = BPF_CORE_READ(f, f_path.mnt);
-	m = (struct mount *)((char *)vm - bpf_core_field_offset(struct mount, mnt));
-	for (i = 0; i < CW_EXE_WALK_MAX; i++) {
-		root = BPF_CORE_READ(m, mnt.mnt_root);
-		if (d == root) {
-			mparent = BPF_CORE_READ(m, mnt_parent);
-			if (mparent == m)
-				return; /* the root of the mount tree: done */
-			d = BPF_CORE_READ(m, mnt_mountpoint);
-			m = mparent;
-			continue;
-		}
-		parent = BPF_CORE_READ(d, d_parent);
-		if (parent == d)
-			return; /* a filesystem root that is no mount root: done */
-		if (n >= CW_EXE_PARTS)
-			break;
-		len = BPF_CORE_READ(d, d_name.len);
-		if (len >= CW_EXE_PART_LEN)
-			e->flags |= CW_EVF_EXE_TRUNC;
-		bpf_probe_read_kernel_str(e->exe[n & (CW_EXE_PARTS - 1)], CW_EXE_PART_LEN,
-					  BPF_CORE_READ(d, d_name.name));
-		e->exe_parts = ++n;
-		d = parent;
-	}
+	w.mount = (__u64)((char *)vm - bpf_core_field_offset(struct mount, mnt));
+	for (i = 0; i < CW_EXE_WALK_MAX; i++)
+		if (task_exe_step(e, &w))
+			return;
 	e->flags |= CW_EVF_EXE_TRUNC;
 }
 

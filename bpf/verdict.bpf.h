@@ -157,6 +157,38 @@ static __always_inline bool ref_matches(const struct cw_rule_ref *r, const struc
 	return bpf_map_lookup_elem(&rule_ports, &k) != NULL;
 }
 
+/* Where the walk of one LPM entry's chain stands (verdict_val). */
+struct chain_walk {
+	__u32 some_allow; /* the first rule seen that allows the address, 0 = none yet */
+	__u32 expired;	  /* the entry is past its deadline: its learned rules admit nothing */
+};
+
+#define CHAIN_NEXT 0
+#define CHAIN_DECIDED 1
+#define CHAIN_END 2
+
+/* One rule of the chain: CHAIN_DECIDED when it decides (*v filled in), CHAIN_END at the end of
+ * the chain, else CHAIN_NEXT. A global function, verified once: inline, the verifier explored
+ * every combination of its branches (port list, protocol, expiry, action) at each of the
+ * CW_CHAIN_MAX steps, 15,000 of the 21,000 instructions it processed for cw_connect4. */
+__noinline int chain_step(const struct cw_rule_ref *r, const struct conn_info *ci,
+			  struct chain_walk *w, struct verdict *v)
+{
+	if (!r || !ci || !w || !v || !r->rule_id)
+		return CHAIN_END;
+	if (w->expired && (r->flags & CW_REF_LEARNED))
+		return CHAIN_NEXT;
+	if (ref_matches(r, ci)) {
+		v->allow = r->action == CW_ACTION_ALLOW;
+		v->rule_id = r->rule_id;
+		v->learned = r->flags & CW_REF_LEARNED;
+		return CHAIN_DECIDED;
+	}
+	if (r->action == CW_ACTION_ALLOW && !w->some_allow)
+		w->some_allow = r->rule_id;
+	return CHAIN_NEXT;
+}
+
 /* The verdict of one LPM entry: its rules in order (most specific first, deny first at equal
  * prefix; the enforcer builds the chain), the first whose ports match decides. A learned entry
  * past its deadline keeps only its CIDR rules: a dead enforcer cannot hold a DNS-learned address
@@ -166,29 +198,20 @@ static __always_inline bool ref_matches(const struct cw_rule_ref *r, const struc
 static __always_inline void verdict_val(const struct cw_settings *s, const struct cw_lpm_val *val,
 					const struct conn_info *ci, struct verdict *v)
 {
-	bool expired = val->expires_ns && val->expires_ns <= bpf_ktime_get_ns();
-	__u32 some_allow = 0;
-	int i;
+	struct chain_walk w = {};
+	int i, rc;
 
+	w.expired = val->expires_ns && val->expires_ns <= bpf_ktime_get_ns();
 	for (i = 0; i < CW_CHAIN_MAX; i++) {
-		const struct cw_rule_ref *r = &val->chain[i];
-
-		if (!r->rule_id)
-			break;
-		if (expired && (r->flags & CW_REF_LEARNED))
-			continue;
-		if (ref_matches(r, ci)) {
-			v->allow = r->action == CW_ACTION_ALLOW;
-			v->rule_id = r->rule_id;
-			v->learned = r->flags & CW_REF_LEARNED;
+		rc = chain_step(&val->chain[i], ci, &w, v);
+		if (rc == CHAIN_DECIDED)
 			return;
-		}
-		if (r->action == CW_ACTION_ALLOW && !some_allow)
-			some_allow = r->rule_id;
+		if (rc == CHAIN_END)
+			break;
 	}
-	if (ci->later_frag && some_allow) {
+	if (ci->later_frag && w.some_allow) {
 		v->allow = true;
-		v->rule_id = some_allow;
+		v->rule_id = w.some_allow;
 		v->learned = false;
 		return;
 	}

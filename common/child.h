@@ -12,7 +12,9 @@
 
 /* Every child. */
 #define CW_FD_POLICY 3 /* memfd: normalized policy JSON (common/policy.h) */
-#define CW_FD_READY 4  /* pipe: child writes one byte "R" once it is live, then closes it */
+/* pipe: child writes one byte "R" once it is live, then closes it; the enforcer may write "M"
+ * before it (its maps for auditd are pinned; enforcer/attach.c) */
+#define CW_FD_READY 4
 
 /* cargowall-enforcer */
 #define CW_ENF_FD_DNSQ 5      /* memfd of the dnsq (consumer) */

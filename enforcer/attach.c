@@ -8,6 +8,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <net/if_arp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +20,26 @@
 #include <unistd.h>
 
 #include <linux/magic.h>
+#include <linux/pkt_cls.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "cargowall.skel.h"
+#include "common/child.h"
 #include "common/log.h"
 #include "enforcer.h"
+
+/* --verbose: how long each step of the start took (issue 6: start to enforcement live). */
+static void phase(const char *what)
+{
+	static uint64_t last;
+	uint64_t now = enf_now_ns();
+
+	if (what && last)
+		log_debug("start: %s: %.1f ms", what, (double)(now - last) / 1e6);
+	last = now;
+}
 
 const struct enf_cg_prog enf_cg_progs[ENF_CG_PROGS] = {
 	{ "cw_connect4", CW_PIN_LINK_CONNECT4, BPF_CGROUP_INET4_CONNECT, false },
@@ -391,6 +405,129 @@ static int tc_attach_one(struct enf *e, struct enf_iface *ifc)
 	return 0;
 }
 
+/* ---- TCX links made while the programs load ------------------------------------------------ */
+
+/* Creating a device's TCX link waits out an RCU grace period (tcx_entry_sync(): 5-20 ms on a
+ * 2-CPU VM), where replacing the program of an existing link does not. So a fresh start makes
+ * each uplink's link at once, in a thread, with a placeholder program that only passes the
+ * packet on to whatever comes after it (TCX_NEXT, as if nothing were attached), while the real
+ * programs load and the tries fill; then the link gets the real program in one step
+ * (bpf_link_update) and is pinned, at the point where the TC program was attached before.
+ * Until then nothing is judged by the placeholder that would not have passed unattached: the
+ * firewall is not live before start reports it. A link that is not taken over is detached
+ * with its fd; one that could not be made leaves that uplink to enf_tc_attach(), which tries
+ * TCX again and falls back to clsact. */
+static struct {
+	pthread_t thread;
+	bool running;
+	int prog_fd;
+	size_t n;
+	int ifindex[ENF_IFACES_MAX];
+	int link_fd[ENF_IFACES_MAX]; /* -errno when the link could not be made */
+} tc_pre = { .prog_fd = -1 };
+
+static void *tc_pre_run(void *arg)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = ENF_F_BEFORE);
+	size_t i;
+
+	(void)arg;
+	for (i = 0; i < tc_pre.n; i++)
+		tc_pre.link_fd[i] =
+			bpf_link_create(tc_pre.prog_fd, tc_pre.ifindex[i], ENF_TCX_EGRESS, &lo);
+	return NULL;
+}
+
+static void tc_pre_start(struct enf *e)
+{
+	/* r0 = TC_ACT_UNSPEC (TCX_NEXT); exit */
+	const struct bpf_insn pass[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = TC_ACT_UNSPEC },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	size_t i;
+	int err;
+
+	if (e->adopting || e->o->scoped || !e->o->n_ifaces)
+		return;
+	tc_pre.prog_fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "cw_tc_pending", "Dual BSD/GPL",
+				       pass, sizeof(pass) / sizeof(pass[0]), NULL);
+	if (tc_pre.prog_fd < 0) {
+		log_debug("TCX placeholder program: %s (the links are made after the load)",
+			  strerror(-tc_pre.prog_fd));
+		return;
+	}
+	tc_pre.n = e->o->n_ifaces;
+	for (i = 0; i < tc_pre.n; i++) {
+		tc_pre.ifindex[i] = e->o->ifaces[i].ifindex;
+		tc_pre.link_fd[i] = -EAGAIN;
+	}
+	err = pthread_create(&tc_pre.thread, NULL, tc_pre_run, NULL);
+	if (err) {
+		log_debug("TCX link thread: %s (the links are made after the load)", strerror(err));
+		tc_pre.n = 0;
+		return;
+	}
+	tc_pre.running = true;
+}
+
+static void tc_pre_join(void)
+{
+	if (tc_pre.running)
+		pthread_join(tc_pre.thread, NULL);
+	tc_pre.running = false;
+}
+
+/* Interface i's link with the real program, pinned; 1 when there is no such link (the caller
+ * attaches the usual way), or -errno. */
+static int tc_pre_take(struct enf *e, size_t i)
+{
+	struct enf_iface *ifc = &e->o->ifaces[i];
+	char path[PATH_MAX];
+	int fd, err;
+
+	tc_pre_join();
+	if (i >= tc_pre.n || tc_pre.link_fd[i] < 0 || tc_pre.ifindex[i] != ifc->ifindex)
+		return 1;
+	fd = tc_pre.link_fd[i];
+	tc_pre.link_fd[i] = -EBADF;
+	/* From here the teardown detaches it. */
+	ifc->tcx = true;
+	ifc->tcx_fd = fd;
+	if (bpf_link_update(fd, bpf_program__fd(e->skel->progs.cw_tc_egress), NULL) < 0) {
+		err = -errno;
+		log_warnx("%s: putting the TC egress program on its TCX link: %s", ifc->name,
+			  strerror(-err));
+		return err;
+	}
+	/* Pinned, the link outlives us: a dead enforcer leaves the uplink filtered. */
+	err = enf_tcx_pin_path(path, sizeof(path), e->o->bpffs, ifc->name);
+	if (!err && bpf_obj_pin(fd, path) < 0)
+		err = -errno;
+	if (err) {
+		log_warnx("pin %s: %s", path, strerror(-err));
+		return err;
+	}
+	log_info("%s: TC egress program attached as a TCX link (link id %u), first in line",
+		 ifc->name, enf_obj_id(fd));
+	return 0;
+}
+
+/* Whatever enf_start() did not take over: detached (an unpinned link goes with its last fd). */
+static void tc_pre_drop(void)
+{
+	size_t i;
+
+	tc_pre_join();
+	for (i = 0; i < tc_pre.n; i++)
+		if (tc_pre.link_fd[i] >= 0)
+			close(tc_pre.link_fd[i]);
+	tc_pre.n = 0;
+	if (tc_pre.prog_fd >= 0)
+		close(tc_pre.prog_fd);
+	tc_pre.prog_fd = -1;
+}
+
 /* TCX where the kernel has it, a clsact filter otherwise (or when TCX is refused). */
 int enf_tc_attach(struct enf *e, struct enf_iface *ifc)
 {
@@ -431,12 +568,73 @@ int enf_cgroup_attach(struct enf *e, const struct enf_cg_prog *cp, struct bpf_li
 	return err;
 }
 
-int enf_start(struct enf *e)
+/* The maps auditd reads (the ring buffer, the counters, dns_clients) are pinned: "M" on the
+ * ready pipe, ahead of child_ready()'s "R", lets the launcher start auditd while we load and
+ * attach. Enforcement is live only at "R": start reports nothing before it. A failed write only
+ * loses that head start. Sent on a fresh start only: adopting, the maps are pinned already
+ * (and a restarted enforcer's auditd runs). */
+static void maps_pinned_tell(void)
+{
+	if (write(CW_FD_READY, "M", 1) != 1)
+		log_warn("ready pipe: telling the launcher the maps are pinned");
+}
+
+/* A fresh start (nothing to adopt) makes the maps auditd reads itself and pins them before the
+ * load, which is most of the start (the verifier, and libbpf reading the kernel's BTF), so that
+ * auditd starts while it runs. Same type, sizes, flags and name as the object's (libbpf then
+ * uses them as they are, as for adopted maps); they carry no BTF, which only `bpftool map dump`
+ * would show. Pinned from here on (teardown unpins every name). */
+static int pin_auditd_maps_early(struct enf *e)
+{
+	static const char *const early[] = { CW_PIN_EVENTS, CW_PIN_COUNTERS, CW_PIN_DNS_CLIENTS };
+	char path[PATH_MAX];
+	size_t i, j;
+	int fd, err;
+
+	for (i = 0; i < ENF_MAP_PINS; i++) {
+		LIBBPF_OPTS(bpf_map_create_opts, mo);
+		struct bpf_map *map;
+
+		for (j = 0; j < sizeof(early) / sizeof(early[0]); j++)
+			if (!strcmp(enf_map_pins[i].pin, early[j]))
+				break;
+		if (j == sizeof(early) / sizeof(early[0]))
+			continue;
+		map = bpf_object__find_map_by_name(e->skel->obj, enf_map_pins[i].map);
+		if (!map)
+			return -ENOENT;
+		mo.map_flags = bpf_map__map_flags(map);
+		fd = bpf_map_create(bpf_map__type(map), bpf_map__name(map), bpf_map__key_size(map),
+				    bpf_map__value_size(map), bpf_map__max_entries(map), &mo);
+		if (fd < 0) {
+			log_warnx("map %s: %s", bpf_map__name(map), strerror(-fd));
+			return fd;
+		}
+		err = bpf_map__reuse_fd(map, fd);
+		close(fd);
+		if (!err)
+			err = enf_pin_path(path, sizeof(path), e->o->bpffs, enf_map_pins[i].pin);
+		e->maps_pinned = true;
+		if (!err && bpf_obj_pin(bpf_map__fd(map), path) < 0)
+			err = -errno;
+		if (err) {
+			log_warnx("pin %s: %s", enf_map_pins[i].pin, strerror(-err));
+			return err;
+		}
+		/* pin_maps() leaves it as it is */
+		e->map_reused[i] = true;
+	}
+	maps_pinned_tell();
+	return 0;
+}
+
+static int start_attach(struct enf *e)
 {
 	uint64_t cgroup_id, dnsd_id;
 	size_t i;
 	int err;
 
+	phase(NULL);
 	for (i = 0; i < e->o->n_ifaces; i++) {
 		err = iface_resolve(&e->o->ifaces[i]);
 		if (err)
@@ -451,6 +649,7 @@ int enf_start(struct enf *e)
 	err = pin_dir_prepare(e);
 	if (err)
 		return err;
+	tc_pre_start(e);
 
 	e->skel = cargowall__open();
 	if (!e->skel) {
@@ -467,16 +666,16 @@ int enf_start(struct enf *e)
 		err = bpf_program__set_autoload(e->skel->progs.cw_skb_egress, false);
 	if (err)
 		return err;
-	if (e->adopting) {
-		err = adopt_maps(e);
-		if (err)
-			return err;
-	}
+	err = e->adopting ? adopt_maps(e) : pin_auditd_maps_early(e);
+	if (err)
+		return err;
+	phase("BPF object opened, auditd's maps made and pinned");
 	err = cargowall__load(e->skel);
 	if (err) {
 		log_warnx("loading the BPF programs: %s", strerror(-err));
 		return err;
 	}
+	phase("BPF programs verified and loaded, maps made");
 	e->cgroup_id = cgroup_id;
 	settings_make(e, dnsd_id);
 	/* Adopting, the order keeps every verdict meanwhile to the old policy's, ours, or
@@ -489,6 +688,7 @@ int enf_start(struct enf *e)
 		err = adopt_ports_prune(e);
 	if (!err)
 		err = trie_load_static(e);
+	phase("settings and static rules written");
 	if (!err && e->adopting)
 		err = adopt_tries(e);
 	if (!err && e->adopting)
@@ -497,13 +697,14 @@ int enf_start(struct enf *e)
 		err = pin_maps(e);
 	if (!err)
 		err = ruleid_pin(e);
+	phase("maps pinned");
 	if (err)
 		return err;
 	/* Adopting, each attachment point keeps a program at every moment: the pinned links
 	 * (and our clsact filter) get the new program in one step; only what is missing is
 	 * attached afresh. */
 	for (i = 0; i < e->o->n_ifaces; i++) {
-		err = e->adopting ? adopt_tc(e, &e->o->ifaces[i]) : 1;
+		err = e->adopting ? adopt_tc(e, &e->o->ifaces[i]) : tc_pre_take(e, i);
 		if (err == 1)
 			err = enf_tc_attach(e, &e->o->ifaces[i]);
 		if (err)
@@ -519,11 +720,20 @@ int enf_start(struct enf *e)
 			return err;
 	}
 	err = steps_attach(e);
+	phase("programs attached");
 	if (err)
 		return err;
 	log_debug("cgroup %s (id %llu), dnsd cgroup id %llu", e->o->cgroup,
 		  (unsigned long long)cgroup_id, (unsigned long long)dnsd_id);
 	return 0;
+}
+
+int enf_start(struct enf *e)
+{
+	int err = start_attach(e);
+
+	tc_pre_drop();
+	return err;
 }
 
 /* Detach explicitly: closing our fd would not detach a link that is still pinned (or held by

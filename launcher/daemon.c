@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The supervisor's start and stop: runs the enforcer and dnsd side by side, then auditd once the
- * enforcer is live (run_children()), each in its own cgroup with exactly the fds it needs;
- * supervises them (supervise.c) until SIGTERM or SIGINT; tears down in reverse. Also the fork
- * that turns it into a daemon. */
+ * enforcer has pinned its maps (run_children()), each in its own cgroup with exactly the fds it
+ * needs; supervises them (supervise.c) until SIGTERM or SIGINT; tears down in reverse. Also the
+ * fork that turns it into a daemon. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -325,15 +325,26 @@ out:
 	return ret;
 }
 
-/* start: wait for child k's "R" (the trio starts one after the other). */
-static int wait_ready(struct start_ctx *c, int k)
+/* start: wait for child k's "R", within CW_CHILD_READY_TIMEOUT_MS of its spawn. The enforcer
+ * first sends "M" once the maps auditd reads are pinned: with `maps` set that returns 1 and
+ * leaves the pipe open for the "R"; otherwise an "M" is skipped. 0 once live, or -errno (the
+ * reason reported). */
+static int wait_ready(struct start_ctx *c, int k, bool maps)
 {
 	struct pollfd pfd = { .fd = c->ch[k].ready_fd, .events = POLLIN };
+	uint64_t now;
 	char b = 0;
 	int n, status;
 
-	n = poll(&pfd, 1, CW_CHILD_READY_TIMEOUT_MS);
-	if (n > 0 && read(pfd.fd, &b, 1) == 1 && b == 'R') {
+	for (;;) {
+		now = now_ms();
+		n = poll(&pfd, 1, c->ch[k].due_ms > now ? (int)(c->ch[k].due_ms - now) : 0);
+		if (n <= 0 || read(pfd.fd, &b, 1) != 1 || b != 'M')
+			break;
+		if (maps)
+			return 1;
+	}
+	if (n > 0 && b == 'R') {
 		close(pfd.fd);
 		c->ch[k].ready_fd = -1;
 		c->ch[k].state = CHS_RUNNING;
@@ -374,7 +385,7 @@ static int start_child(struct start_ctx *c, int k)
 		report(c, "start failed: %s: %s", ch_name[k], strerror(-ret));
 		return ret;
 	}
-	return wait_ready(c, k);
+	return wait_ready(c, k, false);
 }
 
 /* Wait up to timeout_ms for child k to exit, then reap it. */
@@ -491,8 +502,9 @@ void teardown(struct start_ctx *c)
 
 /* The enforcer and dnsd start side by side (dnsd needs nothing of the enforcer's to get ready,
  * and answers nothing whose addresses the enforcer has not applied: it waits for the ack, and
- * SERVFAILs without one); auditd needs the ring buffer the enforcer pins, so it comes after the
- * enforcer is live. start reports live once all three are. */
+ * SERVFAILs without one); auditd needs the ring buffer the enforcer pins, so it starts once the
+ * enforcer says its maps are pinned ("M"), while the enforcer attaches. start reports live once
+ * all three are. */
 static int run_children(struct start_ctx *c)
 {
 	static const int order[] = { CH_ENFORCER, CH_DNSD };
@@ -506,11 +518,25 @@ static int run_children(struct start_ctx *c)
 			return ret;
 		}
 	}
-	ret = wait_ready(c, CH_ENFORCER);
-	if (!ret)
+	ret = wait_ready(c, CH_ENFORCER, true);
+	if (ret < 0)
+		return ret;
+	if (ret == 1) {
+		/* maps pinned, the enforcer still attaching */
+		ret = child_spawn(c, CH_AUDITD);
+		if (ret) {
+			report(c, "start failed: %s: %s", ch_name[CH_AUDITD], strerror(-ret));
+			return ret;
+		}
+		ret = wait_ready(c, CH_ENFORCER, false);
+		if (!ret)
+			ret = wait_ready(c, CH_AUDITD, false);
+	} else {
+		/* live without an "M" first */
 		ret = start_child(c, CH_AUDITD);
+	}
 	if (!ret)
-		ret = wait_ready(c, CH_DNSD);
+		ret = wait_ready(c, CH_DNSD, false);
 	return ret;
 }
 

@@ -229,7 +229,10 @@ static int wait_live(struct start_ctx *c, int k, char *why, size_t len)
 	char b = 0;
 
 	n = poll(&pfd, 1, CW_CHILD_READY_TIMEOUT_MS);
-	if (n > 0 && read(ch->ready_fd, &b, 1) == 1 && b == 'R') {
+	/* An enforcer that made its maps afresh says "M" first (daemon.c wait_ready): skipped. */
+	while (n > 0 && read(ch->ready_fd, &b, 1) == 1 && b == 'M')
+		n = poll(&pfd, 1, CW_CHILD_READY_TIMEOUT_MS);
+	if (n > 0 && b == 'R') {
 		close(ch->ready_fd);
 		ch->ready_fd = -1;
 		ch->state = CHS_RUNNING;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /* cargowall start: check everything, create the shared resources, then (as a daemon unless
- * --foreground) start the enforcer, auditd and dnsd in that order, each only after the one
- * before it reported live, and supervise them. `start` exits 0 only when all three are live;
- * on any failure everything already done is undone and the reason is printed on one line. */
+ * --foreground) start the enforcer and dnsd side by side and auditd once the enforcer has pinned
+ * the maps it reads (daemon.c run_children()), and supervise them. `start` exits 0 only when all
+ * three are live; on any failure everything already done is undone and the reason is printed
+ * on one line. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

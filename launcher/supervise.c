@@ -160,7 +160,9 @@ static void on_ready(struct start_ctx *c, int k)
 	struct child_proc *ch = &c->ch[k];
 	char b = 0;
 
-	if (read(ch->ready_fd, &b, 1) != 1 || b != 'R') {
+	if (read(ch->ready_fd, &b, 1) == 1 && b == 'M')
+		return; /* the enforcer's maps are pinned: auditd runs already, wait for "R" */
+	if (b != 'R') {
 		/* it closed the pipe without "R": its exit (SIGCHLD) says why */
 		close(ch->ready_fd);
 		ch->ready_fd = -1;
