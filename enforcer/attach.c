@@ -13,10 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/magic.h>
@@ -108,9 +111,78 @@ static bool pin_name_ours(const char *name)
 	       !strncmp(name, ENF_PIN_TCX_PREFIX, strlen(ENF_PIN_TCX_PREFIX));
 }
 
+/* Who holds the flock on the file behind fd, from /proc/locks (the pid as our pid namespace
+ * sees it): 0 when not found. */
+static pid_t lock_holder(int fd)
+{
+	unsigned int maj, min;
+	unsigned long ino;
+	char line[256], type[16];
+	pid_t found = 0;
+	struct stat st;
+	int pid;
+	FILE *f;
+
+	if (fstat(fd, &st) < 0)
+		return 0;
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return 0;
+	/* "1: FLOCK  ADVISORY  WRITE 6151 00:2b:41853923 0 EOF"; a waiter's line has "->" */
+	while (!found && fgets(line, sizeof(line), f))
+		if (!strstr(line, "->") &&
+		    sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%lu", type, &pid, &maj, &min, &ino) ==
+			    5 &&
+		    !strcmp(type, "FLOCK") && pid > 0 && ino == st.st_ino &&
+		    makedev(maj, min) == st.st_dev)
+			found = pid;
+	fclose(f);
+	return found;
+}
+
+int enf_pin_dir_lock(const char *dir, int *fd_out, pid_t *holder)
+{
+	const struct timespec step = { 0, 20 * 1000000L };
+	struct stat held, now;
+	int fd, err, waited;
+
+	*holder = 0;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 20) {
+		err = -errno;
+		if (err == -EINTR)
+			continue;
+		if (err != -EWOULDBLOCK || waited >= ENF_PIN_LOCK_WAIT_MS) {
+			if (err == -EWOULDBLOCK) {
+				*holder = lock_holder(fd);
+				err = -EBUSY;
+			}
+			close(fd);
+			return err;
+		}
+		if (!waited)
+			log_debug("--bpffs %s: locked (pid %d); waiting up to %d ms", dir,
+				  (int)lock_holder(fd), ENF_PIN_LOCK_WAIT_MS);
+		nanosleep(&step, NULL);
+	}
+	/* The holder we waited for may have removed the directory (a failed start, --cleanup),
+	 * and another may have been made under its name meanwhile. */
+	if (fstat(fd, &held) < 0 || lstat(dir, &now) < 0 || !held.st_nlink ||
+	    held.st_dev != now.st_dev || held.st_ino != now.st_ino) {
+		close(fd);
+		return -ESTALE;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
 /* The pin directory: created 0700 by us, or an existing directory that only we can write to.
- * Pins there are a previous enforcer's (killed: its programs still enforce): we adopt them
- * (adopt.c) rather than start empty. A name we never pin means someone else's: refused. */
+ * Locked first (enf_pin_dir_lock): the lock is held until we exit, so that two enforcers never
+ * take the same pins and undo each other's links as tamper. Pins there are a previous
+ * enforcer's (killed: its programs still enforce): we adopt them (adopt.c) rather than start
+ * empty. A name we never pin means someone else's: refused. */
 static int pin_dir_prepare(struct enf *e)
 {
 	const char *dir = e->o->bpffs;
@@ -119,8 +191,9 @@ static int pin_dir_prepare(struct enf *e)
 	struct statfs sfs;
 	struct stat st;
 	struct dirent *de;
+	pid_t holder;
+	int err = 0, tries;
 	DIR *d;
-	int err = 0;
 
 	snprintf(buf, sizeof(buf), "%s", dir);
 	parent = dirname(buf);
@@ -134,16 +207,37 @@ static int pin_dir_prepare(struct enf *e)
 			  parent, parent);
 		return -ENOTSUP;
 	}
-	if (mkdir(dir, 0700) == 0) {
-		e->dir_created = true;
-		return 0;
+	for (tries = 0;; tries++) {
+		e->dir_created = false;
+		if (mkdir(dir, 0700) == 0) {
+			e->dir_created = true;
+		} else if (errno != EEXIST) {
+			err = -errno;
+			log_warn("--bpffs %s: mkdir", dir);
+			return err;
+		}
+		err = enf_pin_dir_lock(dir, &e->pin_lock_fd, &holder);
+		if ((err != -ENOENT && err != -ESTALE) || tries == 3)
+			break;
 	}
-	if (errno != EEXIST) {
-		err = -errno;
-		log_warn("--bpffs %s: mkdir", dir);
+	if (err) {
+		/* Never removed by our teardown: someone else works in it. */
+		e->dir_created = false;
+		if (err == -EBUSY && holder)
+			log_warnx("another cargowall-enforcer holds the pin directory %s (pid %d)",
+				  dir, (int)holder);
+		else if (err == -EBUSY)
+			log_warnx("another cargowall-enforcer holds the pin directory %s", dir);
+		else if (err == -ELOOP || err == -ENOTDIR)
+			log_warnx("--bpffs %s: exists but is not a directory", dir);
+		else if (err == -ENOENT || err == -ESTALE)
+			log_warnx("--bpffs %s: removed or replaced each time we locked it", dir);
+		else
+			log_warnx("--bpffs %s: locking it: %s", dir, strerror(-err));
 		return err;
 	}
-	if (lstat(dir, &st) < 0) {
+	log_debug("--bpffs %s: locked (fd %d), held until we exit", dir, e->pin_lock_fd);
+	if (fstat(e->pin_lock_fd, &st) < 0) {
 		err = -errno;
 		log_warn("--bpffs %s", dir);
 		return err;
@@ -817,6 +911,14 @@ int enf_teardown(struct enf *e)
 	int err = 0, e2;
 	size_t i;
 
+	/* Nothing is made before the pin directory is locked; without its lock, what is pinned
+	 * there is another enforcer's (or a dead one's): never touched. */
+	if (e->pin_lock_fd < 0) {
+		if (e->cgroup_fd >= 0)
+			close(e->cgroup_fd);
+		e->cgroup_fd = -1;
+		return 0;
+	}
 	e2 = steps_teardown(e);
 	err = err ?: e2;
 	for (i = 0; i < ENF_CG_PROGS; i++) {

@@ -268,11 +268,46 @@ static int cleanup_dir(const char *dir)
 	return err;
 }
 
+/* The pin directory locked like an enforcer locks it (attach.c pin_dir_prepare): never
+ * cleaned up under a live enforcer, which would undo what we detach as tamper and whose
+ * firewall we would open. 0 with the fd in *fd_out (-1: there is no pin directory, nothing to
+ * lock), or -errno, said why. */
+static int cleanup_lock(const char *dir, int *fd_out)
+{
+	pid_t holder;
+	int err, tries;
+
+	*fd_out = -1;
+	for (tries = 0; tries < 4; tries++) {
+		err = enf_pin_dir_lock(dir, fd_out, &holder);
+		if (err != -ESTALE)
+			break;
+	}
+	if (err == -ENOENT) {
+		*fd_out = -1;
+		return 0;
+	}
+	if (err == -EBUSY && holder)
+		log_warnx("a cargowall-enforcer (pid %d) still holds the pin directory %s: nothing "
+			  "removed (stop it first)",
+			  (int)holder, dir);
+	else if (err == -EBUSY)
+		log_warnx("a cargowall-enforcer still holds the pin directory %s: nothing removed "
+			  "(stop it first)",
+			  dir);
+	else if (err)
+		log_warnx("--bpffs %s: locking it: %s; nothing removed", dir, strerror(-err));
+	return err;
+}
+
 int enf_cleanup(const struct enf_opts *o)
 {
-	int err = 0, e2;
+	int err, e2, lock_fd;
 	size_t i;
 
+	err = cleanup_lock(o->bpffs, &lock_fd);
+	if (err)
+		return err;
 	for (i = 0; i < ENF_CG_PROGS; i++) {
 		e2 = cleanup_link_pin(o->bpffs, enf_cg_progs[i].pin);
 		err = err ?: e2;
@@ -298,6 +333,8 @@ int enf_cleanup(const struct enf_opts *o)
 	err = err ?: e2;
 	e2 = cleanup_dir(o->bpffs);
 	err = err ?: e2;
+	if (lock_fd >= 0)
+		close(lock_fd);
 	if (err)
 		log_warnx("cleanup incomplete: see the messages above");
 	else

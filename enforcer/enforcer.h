@@ -45,6 +45,12 @@ struct enf_map_pin {
 #define ENF_MAP_PINS 12
 extern const struct enf_map_pin enf_map_pins[ENF_MAP_PINS];
 
+/* One process at a time works on a pin directory: the enforcer, from before it adopts or
+ * creates anything until it exits, and --cleanup, hold an exclusive flock on the directory
+ * (the kernel drops it when the holder dies, kill -9 too). A lock still held is waited for this
+ * long: a predecessor that was just killed may still be exiting. */
+#define ENF_PIN_LOCK_WAIT_MS 1000
+
 /* TCX (kernel 6.6+) is newer than the installed UAPI headers (linux-libc-dev 6.1) and libbpf
  * 1.1: the values of include/uapi/linux/bpf.h, under our own names. */
 #define ENF_TCX_EGRESS ((enum bpf_attach_type)47) /* BPF_TCX_EGRESS */
@@ -94,6 +100,7 @@ struct bpf_link;
 struct enf {
 	struct enf_opts *o;
 	struct policy pol;
+	int pin_lock_fd; /* the pin directory, flock()ed: held open until we exit, never closed */
 	struct cargowall *skel;
 	struct bpf_link *links[ENF_CG_PROGS];
 	struct bpf_link *step_links[ENF_STEP_LINKS];
@@ -149,6 +156,10 @@ int enf_unpin(const char *dir, const char *name);
 /* Route libbpf's messages to the debug log around a netlink request whose failure is an
  * expected answer; restore with libbpf_set_print(returned). */
 libbpf_print_fn_t enf_libbpf_quiet(void);
+/* The pin directory DIR locked (ENF_PIN_LOCK_WAIT_MS at most): 0 and the locked fd in *fd_out,
+ * -ENOENT (no such directory), -ESTALE (it was removed or replaced while we waited: look again),
+ * -EBUSY (another process holds it: its pid in *holder, 0 when not found), or -errno. */
+int enf_pin_dir_lock(const char *dir, int *fd_out, pid_t *holder);
 /* Join DIR and NAME into buf. 0 or -ENAMETOOLONG. */
 int enf_pin_path(char *buf, size_t len, const char *dir, const char *name);
 

@@ -415,6 +415,7 @@ static int run(struct enf_opts *o)
 	memset(&e, 0, sizeof(e));
 	e.o = o;
 	e.ack_fd = -1;
+	e.pin_lock_fd = -1;
 	e.cgroup_fd = -1;
 	e.tc_owned_fd = -1;
 	policy_init(&e.pol);

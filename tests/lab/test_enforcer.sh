@@ -7,7 +7,10 @@
 #  2. kill -9 of the enforcer while a generator keeps trying a denied destination: nothing reaches
 #     the internet namespace (a sniffer there), the pins and links stay, a learned address still
 #     works while no enforcer runs; a new enforcer with the same arguments adopts the pins (the
-#     same TCX link, the learned entries), and the DNS path works again.
+#     same TCX link, the learned entries), and the DNS path works again. A third one started
+#     while that one is live is refused (the pin directory's lock) and changes nothing. That one
+#     killed too, the supervisor's own restart adopts in turn; no tamper line all along (two
+#     enforcers on one pin directory would undo each other's links every second).
 #  3. Tamper: a cgroup link detached, the TCX link detached, a program put in front of ours, a map
 #     unpinned, the settings rewritten: each noticed, logged as `tamper` and undone within ~1 s.
 #  4. Stop: nothing left attached (cw-linkcheck) or pinned.
@@ -15,7 +18,9 @@
 # checks): every Uid field that user's; pins it puts back are its own, group root, 0660; a pin
 # root put back in its place (0600, not the enforcer's to open) is replaced too.
 # The new enforcer is started by hand here (its dnsq and doorbell taken from the running dnsd with
-# pidfd_getfd), so the test does not depend on the supervisor restarting children.
+# pidfd_getfd), so the test does not depend on the supervisor restarting children: the supervisor
+# is stopped (SIGSTOP) from before the kill until the hand-made enforcer is gone, so that only one
+# enforcer runs at a time; continued (SIGCONT), it restarts its own, which runs sections 3 and 4.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lab.sh
 . "$(dirname "$0")/lab.sh"
@@ -25,6 +30,8 @@ LINKCHECK=${LINKCHECK:-$CW_BUILD/bin/cw-linkcheck}
 [ -x "$LINKCHECK" ] || lab_die "no $LINKCHECK (built with the tests)"
 
 ENF2_PID=
+ENF3_PID=
+SUP_STOPPED=
 SNIFF_PID=
 GEN_PIDS=()
 # A second name for --enforcer-user: start creates it; removed at the end if this test made it.
@@ -36,8 +43,13 @@ cleanup_test() {
 	for p in "${GEN_PIDS[@]}" "$SNIFF_PID"; do
 		[ -n "$p" ] && lab_kill_pid "$p"
 	done
+	[ -n "$ENF3_PID" ] && lab_kill_pid "$ENF3_PID"
 	[ -n "$ENF2_PID" ] && lab_kill_pid "$ENF2_PID"
 	ENF2_PID=
+	ENF3_PID=
+	# the supervisor, stopped in section 2: lab_teardown's stop needs it running
+	[ -n "$SUP_STOPPED" ] && kill -CONT "$SUP_STOPPED" 2>/dev/null
+	SUP_STOPPED=
 	return 0
 }
 drop_user() {
@@ -52,11 +64,13 @@ lab_setup
 
 PCAP=$LAB/inet.pcap
 ENF2_LOG=$LAB/enforcer2.log
+ENF3_LOG=$LAB/enforcer3.log
 tcx() { ip netns exec "$LAB_RUNNER" "$LINKCHECK" tcx "$LAB_IF"; }
 # tcx_first: our program runs first on the uplink's TCX egress
 tcx_first() { tcx | head -n1 | grep -q ' #0 prog [0-9]* cw_tc_egress '; }
 tcx_ours() { tcx | grep ' cw_tc_egress ' | awk '{ print $NF }'; } # our TCX link id
-enf_log() { cat "$LAB_STATE/daemon.log" "$ENF2_LOG" 2>/dev/null; }
+tcx_is() { test "$(tcx_ours)" = "$1"; }
+enf_log() { cat "$LAB_STATE/daemon.log" "$ENF2_LOG" "$ENF3_LOG" 2>/dev/null; }
 tamper_count() { enf_log | grep -c 'enforcer.*tamper: ' || true; }
 # tamper_seen WHAT BEFORE: PASS when a new tamper line shows within 2 s (the check runs once a
 # second), naming how long it took.
@@ -72,7 +86,12 @@ tamper_seen() {
 	done
 	lab_fail "$1: no tamper line within 2 s"
 }
+audit_tamper_count() { grep -c '"event_type":"tamper"' "$LAB_AUDIT" 2>/dev/null || true; }
 evil_eperm() { test "$(connect_errno "$LAB_EVIL_IP" 80)" = EPERM; }
+# pins_now: each pin with its inode, owner and mode (a pin replaced gets a new inode)
+pins_now() { stat -c '%n %i %U:%G:%a' "$LAB_PINS"/* 2>/dev/null; }
+# gone PID: not running (or a zombie)
+gone() { ! lab_pid_alive "$1"; }
 uid_fields() { awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$1/status" 2>/dev/null; }
 # runs_as PID: every Uid field of PID is $ENF_USER's
 runs_as() { test "$(uid_fields "$1")" = "$ENF_UID $ENF_UID $ENF_UID $ENF_UID"; }
@@ -166,6 +185,14 @@ dnsd_cg=$LAB_CGROOT$(sed -n 's/^0:://p' "/proc/$dnsd/cgroup")
 tr '\0' '\n' <"/proc/$enf/cmdline" |
 	awk -v cg="$dnsd_cg" 'prev == "--dnsd-cgroup" { $0 = cg } { print; prev = $0 }' \
 		>"$LAB/enforcer.argv"
+SUP_PID=$(lab_state_pid cargowall)
+TAMPER0=$(tamper_count)
+ATAMPER0=$(audit_tamper_count)
+# Only one enforcer at a time: the supervisor would restart the killed one beside ours.
+kill -STOP "$SUP_PID"
+SUP_STOPPED=$SUP_PID
+lab_check "the supervisor (pid $SUP_PID) is stopped (SIGSTOP): it restarts nothing meanwhile" \
+	lab_retry 30 0.1 sh -c "grep -q '^State:.*T' /proc/$SUP_PID/status"
 kill -KILL "$enf"
 t_kill=$(date +%s.%N)
 lab_retry 30 0.1 sh -c "! kill -0 $enf 2>/dev/null || grep -q '^State:.*Z' /proc/$enf/status" ||
@@ -188,8 +215,7 @@ echo "== a new enforcer, same arguments, adopts the pins"
 # fds of common/child.h: 3 policy (memfd), 4 ready pipe, 5 dnsq memfd, 6 doorbell (from dnsd),
 # 7 the write end of dnsd's ack pipe (dnsd holds the read end at 13; the supervisor keeps the
 # write end for restarts: found by the pipe's inode).
-lab_runner "$LAB_PYTHON" - "$dnsd" "$LAB/policy.json" "$ENF2_LOG" "$LAB/enforcer2.pid" \
-	"$LAB/enforcer.argv" "$(lab_state_pid cargowall)" >"$LAB/harness.out" 2>&1 <<'PY' || true
+cat >"$LAB/harness.py" <<'PY'
 import ctypes, os, select, sys
 dnsd, policy, log, pidfile, argvfile, sup = int(sys.argv[1]), *sys.argv[2:6], int(sys.argv[6])
 argv = [a for a in open(argvfile).read().split("\n") if a]
@@ -233,6 +259,13 @@ open(pidfile, "w").write(str(pid))
 ready, _, _ = select.select([r], [], [], 10)
 print("ready" if ready and os.read(r, 1) == b"R" else "not ready")
 PY
+# start_enforcer LOG PIDFILE OUT: an enforcer with the killed one's arguments; OUT says whether
+# it reported ready
+start_enforcer() {
+	lab_runner "$LAB_PYTHON" "$LAB/harness.py" "$dnsd" "$LAB/policy.json" "$1" "$2" \
+		"$LAB/enforcer.argv" "$SUP_PID" >"$3" 2>&1 || true
+}
+start_enforcer "$ENF2_LOG" "$LAB/enforcer2.pid" "$LAB/harness.out"
 ENF2_PID=$(tr -dc '0-9' <"$LAB/enforcer2.pid" 2>/dev/null || true)
 lab_check "the new enforcer reports ready ($(cat "$LAB/harness.out" | tr '\n' ' '))" \
 	grep -qx ready "$LAB/harness.out"
@@ -249,6 +282,37 @@ secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 [ "$body" = allowed ] && lab_pass "allowed.test (DNS path) works again (${secs} s)" ||
 	lab_fail "allowed.test after adoption: $body"
 lab_check "$LAB_EVIL_IP refused under the new enforcer (EPERM)" evil_eperm
+
+echo "== a third enforcer, and --cleanup, while that one is live: refused, nothing changes"
+pins_before=$(pins_now)
+n=$(tamper_count)
+t0=$(date +%s.%N)
+start_enforcer "$ENF3_LOG" "$LAB/enforcer3.pid" "$LAB/harness3.out"
+ENF3_PID=$(tr -dc '0-9' <"$LAB/enforcer3.pid" 2>/dev/null || true)
+secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+lab_check "it does not report ready ($(tr '\n' ' ' <"$LAB/harness3.out"), after ${secs} s)" \
+	grep -qx 'not ready' "$LAB/harness3.out"
+lab_check "it exits" lab_retry 30 0.1 gone "$ENF3_PID"
+lab_check "saying: $(grep -o 'another cargowall-enforcer.*' "$ENF3_LOG" | head -n1)" \
+	grep -q "another cargowall-enforcer holds the pin directory $LAB_PINS (pid $ENF2_PID)\$" \
+	"$ENF3_LOG"
+lab_check "it adopted nothing" sh -c "! grep -q 'adopting' '$ENF3_LOG'"
+# --cleanup (what stop runs once the enforcer is gone) refuses too while one is live
+rc=0
+lab_runner "$(dirname "$CW_BIN")/cargowall-enforcer" --cleanup --bpffs "$LAB_PINS" \
+	--cgroup "$LAB_CG" --interface "$LAB_IF" >"$LAB/cleanup-live.log" 2>&1 || rc=$?
+lab_check "--cleanup under a live enforcer fails (exit $rc)" test "$rc" -ne 0
+lab_check "saying: $(grep -o 'a cargowall-enforcer.*' "$LAB/cleanup-live.log" | head -n1)" \
+	grep -q "a cargowall-enforcer (pid $ENF2_PID) still holds the pin directory $LAB_PINS: nothing removed" \
+	"$LAB/cleanup-live.log"
+sleep 2.5 # two tamper checks of the live enforcer
+lab_check "the live enforcer (pid $ENF2_PID) still runs" lab_pid_alive "$ENF2_PID"
+lab_check "its TCX link (id $LINK1) is still the one ($(tcx_ours))" tcx_is "$LINK1"
+lab_check "and first" tcx_first
+lab_check "every pin is the same file as before (inode, owner, mode)" \
+	test "$(pins_now)" = "$pins_before"
+lab_check "no tamper line since ($(($(tamper_count) - n)) new)" test "$(tamper_count)" -eq "$n"
+lab_check "$LAB_EVIL_IP still refused (EPERM)" evil_eperm
 for p in "${GEN_PIDS[@]}"; do
 	wait "$p" 2>/dev/null || true
 done
@@ -259,6 +323,30 @@ SNIFF_PID=
 n=$(tcpdump -n -r "$PCAP" "dst host $LAB_EVIL_IP" 2>/dev/null | wc -l)
 [ "$n" -eq 0 ] && lab_pass "sniffer: nothing reached $LAB_EVIL_IP across the kill and the adoption" ||
 	lab_fail "sniffer: $n packet(s) reached $LAB_EVIL_IP: $(tcpdump -n -r "$PCAP" 2>/dev/null | head -3)"
+
+echo "== back to the supervisor: its own enforcer adopts"
+adopted=$(grep -c 'adopting them' "$LAB_STATE/daemon.log" || true)
+kill -KILL "$ENF2_PID"
+lab_check "the hand-made enforcer (pid $ENF2_PID) is gone after kill -9" \
+	lab_retry 30 0.1 gone "$ENF2_PID"
+ENF2_PID=
+kill -CONT "$SUP_PID"
+SUP_STOPPED=
+enf_sup() { p=$(lab_state_pid enforcer) && [ -n "$p" ] && [ "$p" != "$enf" ] && lab_pid_alive "$p"; }
+lab_retry 100 0.1 enf_sup || true
+lab_check "the supervisor restarted the enforcer (pid $(lab_state_pid enforcer))" enf_sup
+lab_check "it runs as $ENF_USER: Uid $(uid_fields "$(lab_state_pid enforcer)")" \
+	runs_as "$(lab_state_pid enforcer)"
+lab_check "which adopted the pins" lab_retry 30 0.1 \
+	sh -c "test \$(grep -c 'adopting them' '$LAB_STATE/daemon.log') -gt $adopted"
+lab_check "the same TCX link (id $LINK1): $(tcx_ours)" tcx_is "$LINK1"
+lab_check "and first" tcx_first
+lab_check "$LAB_EVIL_IP refused under it (EPERM)" evil_eperm
+sleep 2.5 # two tamper checks
+lab_check "no tamper line across section 2 ($(($(tamper_count) - TAMPER0)) new; only one enforcer at a time)" \
+	test "$(tamper_count)" -eq "$TAMPER0"
+lab_check "no tamper record in the audit log either ($(($(audit_tamper_count) - ATAMPER0)) new)" \
+	test "$(audit_tamper_count)" -eq "$ATAMPER0"
 
 echo "== 3. tamper"
 n=$(tamper_count)
@@ -314,11 +402,9 @@ done
 grep '"event_type":"tamper"' "$LAB_AUDIT" | sed 's/^/   /'
 
 echo "== 4. stop"
-lab_kill_pid "$ENF2_PID"
-lab_check "the new enforcer detached everything on SIGTERM" \
-	grep -q 'nothing of ours is left attached or pinned' "$ENF2_LOG"
-ENF2_PID=
 lab_check "cargowall stop" lab_cw stop --state-dir "$LAB_STATE"
+lab_check "the supervisor's enforcer detached everything on SIGTERM" \
+	grep -q 'enforcer.*detached: nothing of ours is left attached or pinned' "$LAB_STATE/daemon.log"
 lab_check "after stop: no TCX program on $LAB_IF ($(tcx | tr '\n' ';'))" test -z "$(tcx)"
 lab_check "after stop: nothing pinned ($(lab_bpffs_pins | tr '\n' ' '))" test -z "$(lab_bpffs_pins)"
 lab_check "after stop: nothing on $LAB_CG" test -z "$(bpftool cgroup show "$LAB_CG" 2>/dev/null)"
