@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 struct ident_proc {
@@ -27,6 +28,15 @@ struct ident_sock {
 	char exe[CW_EXE_PARTS][CW_EXE_PART_LEN];
 };
 
+/* The tables straight from mmap: a page is resident only once a slot on it is written, where
+ * calloc() may carve them from freed heap memory and clear every page (issue 6). */
+static void *table_map(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 int ident_init(struct ident *id, const char *proc_root, long clk_tck)
 {
 	memset(id, 0, sizeof(*id));
@@ -34,8 +44,8 @@ int ident_init(struct ident *id, const char *proc_root, long clk_tck)
 	if (clk_tck <= 0 || clk_tck > 1000000000L || 1000000000L % clk_tck)
 		return -EINVAL;
 	id->ns_per_tick = 1000000000ULL / (uint64_t)clk_tck;
-	id->proc = calloc(IDENT_PROC_SLOTS, sizeof(*id->proc));
-	id->sock = calloc(IDENT_SOCK_SLOTS, sizeof(*id->sock));
+	id->proc = table_map(IDENT_PROC_SLOTS * sizeof(*id->proc));
+	id->sock = table_map(IDENT_SOCK_SLOTS * sizeof(*id->sock));
 	if (!id->proc || !id->sock) {
 		ident_free(id);
 		return -ENOMEM;
@@ -57,8 +67,10 @@ void ident_free(struct ident *id)
 	if (id->proc)
 		for (i = 0; i < IDENT_PROC_SLOTS; i++)
 			free(id->proc[i].cmdline);
-	free(id->proc);
-	free(id->sock);
+	if (id->proc)
+		munmap(id->proc, IDENT_PROC_SLOTS * sizeof(*id->proc));
+	if (id->sock)
+		munmap(id->sock, IDENT_SOCK_SLOTS * sizeof(*id->sock));
 	if (id->proc_dirfd >= 0)
 		close(id->proc_dirfd);
 	id->proc = NULL;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -613,8 +614,13 @@ static int run(struct auditd *a, const sigset_t *run_mask)
 {
 	static const struct timespec zero = { 0, 0 };
 	/* Allowed-connection events are submitted without a wakeup (bpf/cargowall.bpf.c): read
-	 * the ring on this tick too. */
-	static const struct timespec tick = { 0, CW_AUDIT_TICK_MS * 1000000L };
+	 * the ring on this tick too, counted from the last read and not from the last wake-up:
+	 * dnsd's doorbell rings every few milliseconds while names are resolved, and a poll
+	 * timeout restarted by each ring never came (the lifecycle bench's load filled the ring,
+	 * "ring buffer full", at a few thousand connections a second). */
+	const uint64_t tick_ns = CW_AUDIT_TICK_MS * 1000000ULL;
+	uint64_t now, ring_due = clock_ns(CLOCK_MONOTONIC) + tick_ns;
+	struct timespec tick;
 	struct pollfd pfd[3];
 	bool more = false;
 	int n;
@@ -626,6 +632,9 @@ static int run(struct auditd *a, const sigset_t *run_mask)
 	pfd[2].fd = a->lc_fd;
 	pfd[2].events = POLLIN;
 	while (!child_stop_signal()) {
+		now = clock_ns(CLOCK_MONOTONIC);
+		tick.tv_sec = 0;
+		tick.tv_nsec = ring_due > now ? (long)(ring_due - now) : 0;
 		n = ppoll(pfd, a->lc_fd >= 0 ? 3 : 2, more ? &zero : &tick, run_mask);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -641,8 +650,11 @@ static int run(struct auditd *a, const sigset_t *run_mask)
 			log_warnx("poll: error on the evq eventfd");
 			return -EIO;
 		}
-		if (n == 0 || (pfd[0].revents & POLLIN))
+		now = clock_ns(CLOCK_MONOTONIC);
+		if (n == 0 || (pfd[0].revents & POLLIN) || now >= ring_due) {
 			consume_ring(a);
+			ring_due = now + tick_ns;
+		}
 		if (more || pfd[1].revents & POLLIN) {
 			/* clear before popping: a push after the pop rings again */
 			if (pfd[1].revents & POLLIN)
@@ -667,6 +679,9 @@ int main(int argc, char **argv)
 	gid_t gid;
 	int err, n;
 
+	/* As in dnsd: a fixed mmap threshold keeps ident.c's tables mapped, resident only where
+	 * used, instead of cleared (and resident) in the heap (issue 6). */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	log_procinit("auditd");
 	parse_args(argc, argv, &opt);
 	log_setverbose(opt.verbose);
@@ -692,6 +707,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	close(CW_FD_POLICY);
+	/* the parse's garbage (jansson objects of every rule) given back */
+	malloc_trim(0);
 	a.ctx.mono_to_realtime_ns = mono_to_realtime_offset();
 
 	err = shmq_attach(&a.evq, CW_AUD_FD_EVQ, CW_AUD_FD_EVQ_BELL, CW_EVQ_CAPACITY,

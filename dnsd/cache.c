@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "wire.h"
+#include "zmap.h"
 
 /* Where the aux data starts in an entry's blob: aligned for any type the caller keeps there. */
 static size_t aux_off(size_t len)
@@ -19,7 +20,7 @@ int dnscache_init(struct dnscache *c, uint32_t nslots, uint64_t seed)
 	memset(c, 0, sizeof(*c));
 	if (nslots < DNSCACHE_PROBE || (nslots & (nslots - 1)))
 		return -EINVAL;
-	c->slots = calloc(nslots, sizeof(*c->slots));
+	c->slots = zmap(nslots, sizeof(*c->slots));
 	if (!c->slots)
 		return -ENOMEM;
 	c->mask = nslots - 1;
@@ -42,7 +43,7 @@ void dnscache_free(struct dnscache *c)
 		return;
 	for (i = 0; i <= c->mask; i++)
 		free(c->slots[i].blob);
-	free(c->slots);
+	zunmap(c->slots, (size_t)c->mask + 1, sizeof(*c->slots));
 	c->slots = NULL;
 	c->n = 0;
 }

@@ -40,11 +40,23 @@ struct ub_result;
 #define DNSD_EVQ_BATCH 64
 #define DNSD_EVQ_DELAY_NS 5000000LL
 /* Answers in dnsd's cache (cache.h): a power of two. Each slot is ~360 bytes, plus the answer
- * and its event template (~1 KiB) while in use. */
-#define DNSD_CACHE_SLOTS 4096
+ * and its event template (~1 KiB) while in use: ~1.4 MiB when full. A job asks for tens to a
+ * few hundred distinct names again and again (bench/dns: 100); a name past it only goes back
+ * to the resolver. 4096 slots were ~5.7 MiB when full (issue 6: the three processes together
+ * at most 15 MiB). */
+#define DNSD_CACHE_SLOTS 1024
+/* Slots of dnsd's table of applied addresses (learned.h), a power of two, 32 bytes each
+ * (512 KiB, all of it touched once as many addresses went by). Not CW_LEARNED_MAX (the
+ * kernel's bound, 4 MiB here): the table is a cache, and a forgotten address only costs one
+ * more push to the enforcer, or NXDOMAIN for its PTR question. */
+#define DNSD_LEARNED_SLOTS 16384
 /* The largest query read, over UDP or TCP: a question (<= 271 bytes) and an OPT record with
  * options. Longer TCP messages close the connection; longer datagrams are dropped. */
 #define DNSD_QUERY_MAX 4096
+/* Bytes of a UDP query received into the batch's packed buffer (main.c); longer ones go on in
+ * a buffer of their own. A question is at most 271 bytes; with an OPT record and padding
+ * (RFC 8467: queries to 128-byte blocks) a query is 512 bytes at most in practice. */
+#define DNSD_RX_HEAD 512
 /* Addresses learned from one answer; the rest are logged and not learned. A 1232-byte answer
  * holds at most 75 A records; real round-robin names have a handful. */
 #define DNSD_LEARN_MAX 64

@@ -8,13 +8,14 @@
 #include <string.h>
 
 #include "../proto/limits.h"
+#include "zmap.h"
 
 int learned_init(struct learned_table *t, uint32_t nslots, uint64_t seed)
 {
 	memset(t, 0, sizeof(*t));
 	if (nslots < LEARNED_PROBE || (nslots & (nslots - 1)))
 		return -EINVAL;
-	t->slots = calloc(nslots, sizeof(*t->slots));
+	t->slots = zmap(nslots, sizeof(*t->slots));
 	if (!t->slots)
 		return -ENOMEM;
 	t->mask = nslots - 1;
@@ -24,7 +25,8 @@ int learned_init(struct learned_table *t, uint32_t nslots, uint64_t seed)
 
 void learned_free(struct learned_table *t)
 {
-	free(t->slots);
+	if (t->slots)
+		zunmap(t->slots, (size_t)t->mask + 1, sizeof(*t->slots));
 	t->slots = NULL;
 }
 

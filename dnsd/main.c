@@ -58,6 +58,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -273,21 +274,28 @@ static int check_listeners(struct dnsd *d, const struct opts *o)
  * cached ones, the refusals) in one sendmmsg. */
 static void receive_batch(struct dnsd *d, int fd)
 {
-	/* Static: 256 KiB is too much for the stack, and only the event loop's thread is here. */
-	static uint8_t bufs[DNSD_RX_BATCH][DNSD_QUERY_MAX];
+	/* Static: 256 KiB is too much for the stack, and only the event loop's thread is here.
+	 * Each datagram lands in a small head, packed with the others', and only past it in its
+	 * own tail: a query is a few dozen bytes, and one DNSD_QUERY_MAX buffer each kept a page
+	 * per datagram of the batch resident (256 KiB, issue 6). A longer one is joined. */
+	static uint8_t heads[DNSD_RX_BATCH][DNSD_RX_HEAD];
+	static uint8_t tails[DNSD_RX_BATCH][DNSD_QUERY_MAX - DNSD_RX_HEAD];
+	static uint8_t joined[DNSD_QUERY_MAX];
 	static struct sockaddr_storage addrs[DNSD_RX_BATCH];
-	static struct iovec iov[DNSD_RX_BATCH];
+	static struct iovec iov[DNSD_RX_BATCH][2];
 	static struct mmsghdr msgs[DNSD_RX_BATCH];
 	int i, n;
 
 	for (i = 0; i < DNSD_RX_BATCH; i++) {
-		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = sizeof(bufs[i]);
+		iov[i][0].iov_base = heads[i];
+		iov[i][0].iov_len = sizeof(heads[i]);
+		iov[i][1].iov_base = tails[i];
+		iov[i][1].iov_len = sizeof(tails[i]);
 		memset(&msgs[i], 0, sizeof(msgs[i]));
 		msgs[i].msg_hdr.msg_name = &addrs[i];
 		msgs[i].msg_hdr.msg_namelen = sizeof(addrs[i]);
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_iov = iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 2;
 	}
 	/* MSG_TRUNC: each msg_len is the real length, so an oversized datagram is dropped, never
 	 * parsed cut. */
@@ -299,6 +307,7 @@ static void receive_batch(struct dnsd *d, int fd)
 	}
 	for (i = 0; i < n; i++) {
 		const struct msghdr *h = &msgs[i].msg_hdr;
+		const uint8_t *pkt = heads[i];
 		struct dnsd_client c;
 
 		if (msgs[i].msg_len > DNSD_QUERY_MAX || (h->msg_flags & MSG_TRUNC) ||
@@ -312,7 +321,12 @@ static void receive_batch(struct dnsd *d, int fd)
 		c.addrlen = h->msg_namelen;
 		c.udp_fd = fd;
 		c.tcp_slot = -1;
-		dnsd_handle_message(d, bufs[i], msgs[i].msg_len, &c);
+		if (msgs[i].msg_len > DNSD_RX_HEAD) {
+			memcpy(joined, heads[i], DNSD_RX_HEAD);
+			memcpy(joined + DNSD_RX_HEAD, tails[i], msgs[i].msg_len - DNSD_RX_HEAD);
+			pkt = joined;
+		}
+		dnsd_handle_message(d, pkt, msgs[i].msg_len, &c);
 		/* A batch of misses takes a while (each sends a query upstream). */
 		if ((i & 7) == 7)
 			dnsd_release_acked(d);
@@ -460,6 +474,11 @@ int main(int argc, char **argv)
 	gid_t gid;
 	int err, ret = 1;
 
+	/* glibc raises its mmap threshold (up to 32 MiB) each time a mapped chunk is freed; then
+	 * the big zeroed tables (learned.c, cache.c) come from the heap, where calloc() clears,
+	 * and so makes resident, every page of them. Fixed at its default, they are mapped and
+	 * only the slots in use are resident (issue 6). */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	log_procinit("dnsd");
 	parse_args(argc, argv, &o);
 	log_setverbose(o.verbose);
@@ -479,6 +498,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	close(CW_FD_POLICY);
+	/* The parse's garbage (jansson objects of every rule) given back before libunbound and
+	 * the tables allocate: else they are carved from its pages, resident already. */
+	malloc_trim(0);
 	err = shmq_attach(&d.dnsq, CW_DNSD_FD_DNSQ, CW_DNSD_FD_DNSQ_BELL, CW_DNSQ_CAPACITY,
 			  sizeof(struct cw_dnsq_entry));
 	if (err) {
@@ -495,7 +517,7 @@ int main(int argc, char **argv)
 	}
 	if (check_listeners(&d, &o) || ackw_init(&d.ack, &d.dnsq, CW_DNSD_FD_ACK_BELL))
 		goto out;
-	if (tcp_init(&d) || learned_init(&d.learned, CW_LEARNED_MAX, random_seed()) ||
+	if (tcp_init(&d) || learned_init(&d.learned, DNSD_LEARNED_SLOTS, random_seed()) ||
 	    dnscache_init(&d.cache, DNSD_CACHE_SLOTS, random_seed())) {
 		log_warnx("out of memory");
 		goto out;
@@ -521,6 +543,9 @@ int main(int argc, char **argv)
 	if (resolve_selftest(d.ub))
 		goto out;
 	child_ready();
+	/* What libunbound's set-up and the self-test freed below the heap's top, given back
+	 * (after the ready signal: not on `cargowall start`'s path). */
+	malloc_trim(0);
 	log_info("ready: %s mode, %zu rules, default %s, listening on 127.0.0.1:53%s (UDP, TCP), "
 		 "forwarding to %s",
 		 o.mode, d.policy.n_rules,

@@ -38,8 +38,12 @@ struct tcp_conn {
 	size_t rlen; /* bytes in rbuf: whole messages are handled, a partial one waits */
 	uint8_t *wbuf;
 	size_t woff, wlen, wcap;
-	uint8_t rbuf[2 + DNSD_QUERY_MAX];
+	/* TCP_RBUF_LEN bytes while the connection is open: allocated at accept, so that the
+	 * DNSD_TCP_MAX slots do not keep 4 KiB each resident (issue 6) */
+	uint8_t *rbuf;
 };
+
+#define TCP_RBUF_LEN (2 + DNSD_QUERY_MAX)
 
 int tcp_init(struct dnsd *d)
 {
@@ -57,8 +61,10 @@ static void conn_close(struct dnsd *d, struct tcp_conn *c)
 {
 	close(c->fd);
 	free(c->wbuf);
+	free(c->rbuf);
 	c->fd = -1;
 	c->wbuf = NULL;
+	c->rbuf = NULL;
 	c->wcap = c->wlen = c->woff = 0;
 	c->rlen = 0;
 	c->outstanding = 0;
@@ -138,6 +144,13 @@ void tcp_accept(struct dnsd *d, int lfd)
 			continue;
 		}
 		c = &d->conns[slot];
+		c->rbuf = malloc(TCP_RBUF_LEN);
+		if (!c->rbuf) {
+			log_warnx("TCP connection: out of memory");
+			d->stats[ST_TCP_REJECTED]++;
+			close(fd);
+			continue;
+		}
 		c->fd = fd;
 		c->gen = ++d->tcp_gen;
 		c->eof = c->dead = false;
@@ -154,7 +167,7 @@ void tcp_accept(struct dnsd *d, int lfd)
 static bool may_read(const struct tcp_conn *c)
 {
 	return !c->dead && !c->eof && c->outstanding < DNSD_TCP_PIPELINE &&
-	       c->wlen - c->woff < DNSD_TCP_WBUF_HIGH && c->rlen < sizeof(c->rbuf);
+	       c->wlen - c->woff < DNSD_TCP_WBUF_HIGH && c->rlen < TCP_RBUF_LEN;
 }
 
 unsigned int tcp_poll_fill(struct dnsd *d, struct pollfd *pfd, int *slot, int64_t *next)
@@ -221,7 +234,7 @@ static void conn_read(struct dnsd *d, int slot)
 
 	if (!may_read(c))
 		return;
-	n = recv(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen, MSG_DONTWAIT);
+	n = recv(c->fd, c->rbuf + c->rlen, TCP_RBUF_LEN - c->rlen, MSG_DONTWAIT);
 	if (n > 0) {
 		c->rlen += (size_t)n;
 		c->last_ns = dnsd_now_ns();

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -490,6 +491,10 @@ static int run(struct enf_opts *o)
 	if (sandbox_apply(SANDBOX_ENFORCER))
 		fatalx("seccomp allowlist not applied");
 	child_ready();
+	/* The policy's parse and libbpf's object loading leave ~1 MiB freed below the heap's top
+	 * that free() does not give back (issue 6: resident memory); after the ready signal, off
+	 * `cargowall start`'s path. */
+	malloc_trim(0);
 	log_info("live: mode %s, default %s, %zu interface(s), cgroup %s",
 		 o->mode == CW_MODE_AUDIT ? "audit" : "enforce",
 		 e.pol.default_action == CW_ACTION_ALLOW ? "allow" : "deny", o->n_ifaces,
@@ -514,6 +519,9 @@ int main(int argc, char **argv)
 {
 	struct enf_opts o;
 
+	/* glibc raises its mmap threshold each time a mapped chunk is freed; then the expiry
+	 * heap's reallocs land in the heap and leave their old copies resident (issue 6). */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	memset(&o, 0, sizeof(o));
 	log_procinit("enforcer");
 	parse_args(argc, argv, &o);

@@ -5,6 +5,7 @@
  * bounded in number and lifetime. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,8 +329,8 @@ out:
  * anyway: deleting only frees its slot. */
 #define SWEEP_BATCH 4096
 
-/* A learned entry's deadline as pushed when it was written. A refresh pushes again; the stale
- * element is recognised at pop time (the map's deadline moved on) and dropped. */
+/* A learned entry's deadline as pushed when it was first written. A refresh does not push: at
+ * pop time the map's deadline has moved on, and the element is pushed again with it. */
 struct expiry {
 	uint64_t deadline;
 	uint8_t family;
@@ -361,6 +362,9 @@ static void expiry_push(struct enf *e, uint8_t family, const uint8_t *addr, uint
 		}
 		e->expiries = h;
 		e->cap_expiries = ncap;
+		/* The old copy, freed below the heap's top, is given back rather than left
+		 * resident: each doubling would leave one (issue 6). */
+		malloc_trim(0);
 	}
 	h = e->expiries;
 	i = e->n_expiries++;
@@ -531,7 +535,11 @@ static void learn_one(struct enf *e, const struct cw_dnsq_entry *ent)
 	}
 	if (!learned)
 		e->n_learned++;
-	if (!learned || nval.expires_ns != val.expires_ns)
+	/* A refresh pushes nothing: the entry's element already in the heap is due no later than
+	 * the new deadline, and trie_sweep_at() pushes it again at the deadline it finds. One
+	 * element per learned address, not one per answer within the TTL (issue 6: a name asked
+	 * every few seconds grew the heap by 32 bytes an answer for the whole TTL floor). */
+	if (!learned)
 		expiry_push(e, r.family, r.addr, nval.expires_ns);
 	if (learn_log_left) {
 		learn_log_left--;
@@ -606,10 +614,15 @@ void trie_sweep_at(struct enf *e, uint64_t now)
 		memset(&key, 0, sizeof(key));
 		key.prefixlen = t.maxlen;
 		memcpy(key.addr, x.addr, t.alen);
-		/* Only our own learned host route, only if nobody refreshed it since. */
+		/* Only our own learned host route, only if nobody refreshed it since; refreshed:
+		 * due again at its new deadline (learn_one() pushes nothing for a refresh). */
 		if (bpf_map_lookup_elem(t.fd, &key, &val) < 0 || val.origin != CW_ORIGIN_LEARNED ||
-		    val.prefixlen != t.maxlen || val.expires_ns > now)
+		    val.prefixlen != t.maxlen)
 			continue;
+		if (val.expires_ns > now) {
+			expiry_push(e, x.family, x.addr, val.expires_ns);
+			continue;
+		}
 		addr_str(t.family, x.addr, buf, sizeof(buf));
 		if (bpf_map_delete_elem(t.fd, &key) < 0 && errno != ENOENT) {
 			log_warn("expiry: deleting %s", buf);

@@ -22,9 +22,18 @@
 #define CW_SHMQ_VERSION 1
 #define CW_SHMQ_HDR_SIZE 4096
 
-/* Slot counts: powers of two. 4096 answers in flight is far past dnsd's concurrency. */
-#define CW_DNSQ_CAPACITY 4096
-#define CW_EVQ_CAPACITY 8192
+/* Slot counts: powers of two. Every slot is touched as the counters go round, so a queue's
+ * whole size stays resident in both processes that map it (issue 6: the three processes
+ * together at most 15 MiB). dnsq: 2048 x 288 bytes (576 KiB); dnsd has at most
+ * DNSD_INFLIGHT_MAX (1024) answers in flight and waits for each one's acknowledgement, and
+ * an answer has a few addresses (past a full queue: SERVFAIL, counted). evq: 2048 x 832
+ * bytes (1.6 MiB); auditd drains it on dnsd's doorbell (every 64 events or 5 ms), 1024
+ * decisions at a time: ~90 ms of bench/dns's uncached rate (22,000 distinct decisions/s;
+ * cached ones are deduped) while auditd waits for a CPU. 1024 lost ~600 of bench/dns's
+ * 120,000 uncached events; past it dnsd counts the loss and auditd writes an events_lost
+ * record. */
+#define CW_DNSQ_CAPACITY 2048
+#define CW_EVQ_CAPACITY 2048
 
 struct cw_shmq_hdr {
 	__u64 magic;

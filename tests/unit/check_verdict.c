@@ -370,6 +370,45 @@ START_TEST(test_expired)
 }
 END_TEST
 
+/* A refresh moves the deadline without a second element in the sweep's heap; the element that
+ * comes due finds the later deadline and is pushed again with it, and the address goes once
+ * that one passes. */
+START_TEST(test_refresh_expiry)
+{
+	struct cw_lpm_v4_key key = { .prefixlen = 32 };
+	struct cw_lpm_val val;
+	int fd = bpf_map__fd(e.skel->maps.lpm_v4);
+	struct timespec ts;
+	uint64_t t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	learn("any.test", 11, AF_INET, "10.4.4.5");
+	learn("any.test", 11, AF_INET, "10.4.4.5");
+	learn("any.test", 11, AF_INET, "10.4.4.5");
+	ck_assert_uint_eq(e.n_expiries, 1);
+	ck_assert_uint_eq(e.n_learned, 1);
+	inet_pton(AF_INET, "10.4.4.5", &key.addr);
+	ck_assert_int_eq(bpf_map_lookup_elem(fd, &key, &val), 0);
+	val.expires_ns = t0 + 600ULL * 1000000000ULL; /* as a refresh much later would */
+	ck_assert_int_eq(bpf_map_update_elem(fd, &key, &val, BPF_EXIST), 0);
+	trie_sweep_at(&e, t0 + 301ULL * 1000000000ULL); /* the first deadline passed */
+	ck_assert_int_eq(bpf_map_lookup_elem(fd, &key, &val), 0);
+	ck_assert_uint_eq(val.origin, CW_ORIGIN_LEARNED);
+	ck_assert_uint_eq(e.n_expiries, 1);
+	expect4("10.4.4.5", IPPROTO_TCP, 8080, PASS);
+	trie_sweep_at(&e, t0 + 599ULL * 1000000000ULL); /* due again at the new one only */
+	ck_assert_int_eq(bpf_map_lookup_elem(fd, &key, &val), 0);
+	ck_assert_uint_eq(val.origin, CW_ORIGIN_LEARNED);
+	ck_assert_uint_eq(e.n_expiries, 1);
+	trie_sweep_at(&e, t0 + 601ULL * 1000000000ULL);
+	ck_assert_int_eq(bpf_map_lookup_elem(fd, &key, &val), 0); /* the /8 now */
+	ck_assert_uint_eq(val.origin, CW_ORIGIN_STATIC);
+	ck_assert_uint_eq(e.n_expiries, 0);
+	ck_assert_uint_eq(e.n_learned, 0);
+}
+END_TEST
+
 START_TEST(test_audit_mode)
 {
 	set_mode(CW_MODE_AUDIT);
@@ -430,6 +469,7 @@ static Suite *verdict_suite(void)
 	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_learned);
 	tcase_add_test(tc, test_expired);
+	tcase_add_test(tc, test_refresh_expiry);
 	tcase_add_test(tc, test_audit_mode);
 	tcase_add_test(tc, test_scoped_cgroup_skb);
 	suite_add_tcase(s, tc);
