@@ -458,9 +458,33 @@ static int learned_chain(const struct cw_lpm_val *base, bool have_base, struct c
 static unsigned int learn_log_left = LEARN_LOG_PER_S;
 static uint64_t learn_log_window_ns, learn_log_quiet;
 
-static void learn_one(struct enf *e, const struct cw_dnsq_entry *ent)
-{
+/* What learn_one() learned, logged by trie_drain() once the answer waiting for it is
+ * acknowledged: a log line is a write to a file, and dnsd holds the answer until the ack. */
+struct learn_note {
+	bool learned;
+	uint32_t rule_id, ttl_s;
 	char name[CW_NAME_MAX], addr[INET6_ADDRSTRLEN];
+};
+
+static void learn_note_log(struct learn_note *n)
+{
+	if (!n->learned)
+		return;
+	n->learned = false;
+	if (learn_log_left) {
+		learn_log_left--;
+		log_info("learned %s -> %s (rule %u, ttl %u s)", n->name, n->addr, n->rule_id,
+			 n->ttl_s);
+	} else {
+		learn_log_quiet++;
+		log_debug("learned %s -> %s (rule %u, ttl %u s)", n->name, n->addr, n->rule_id,
+			  n->ttl_s);
+	}
+}
+
+static void learn_one(struct enf *e, const struct cw_dnsq_entry *ent, struct learn_note *note)
+{
+	char *name = note->name, *addr = note->addr;
 	struct cw_lpm_val val, nval;
 	struct learn_route r;
 	struct lpm_key key;
@@ -469,14 +493,15 @@ static void learn_one(struct enf *e, const struct cw_dnsq_entry *ent)
 	uint64_t deadline;
 	bool exists, learned;
 
-	name_for_log(name, sizeof(name), ent->name, sizeof(ent->name));
+	note->learned = false;
+	name_for_log(name, sizeof(note->name), ent->name, sizeof(ent->name));
 	if (learn_validate(&e->pol, ent, e->o->learn_flags, &r, &why)) {
 		shmq_count_rejected(&e->q);
 		log_warnx("dnsq: refused an entry for '%s' (rule %u): %s", name, ent->rule_id, why);
 		return;
 	}
 	t = trie_of(e, r.family);
-	addr_str(r.family, r.addr, addr, sizeof(addr));
+	addr_str(r.family, r.addr, addr, sizeof(note->addr));
 	memset(&key, 0, sizeof(key));
 	key.prefixlen = t.maxlen;
 	memcpy(key.addr, r.addr, t.alen);
@@ -541,13 +566,9 @@ static void learn_one(struct enf *e, const struct cw_dnsq_entry *ent)
 	 * every few seconds grew the heap by 32 bytes an answer for the whole TTL floor). */
 	if (!learned)
 		expiry_push(e, r.family, r.addr, nval.expires_ns);
-	if (learn_log_left) {
-		learn_log_left--;
-		log_info("learned %s -> %s (rule %u, ttl %u s)", name, addr, r.rule_id, r.ttl_s);
-	} else {
-		learn_log_quiet++;
-		log_debug("learned %s -> %s (rule %u, ttl %u s)", name, addr, r.rule_id, r.ttl_s);
-	}
+	note->learned = true;
+	note->rule_id = r.rule_id;
+	note->ttl_s = r.ttl_s;
 }
 
 /* One byte down the ack pipe. EAGAIN: the pipe is full of wake-ups dnsd has not read yet. */
@@ -561,10 +582,28 @@ static void ack_ring(struct enf *e)
 
 unsigned int trie_drain(struct enf *e)
 {
+	struct learn_note note = { .learned = false };
 	struct cw_dnsq_entry ent;
 	unsigned int n = 0;
-	uint64_t now = enf_now_ns();
+	uint64_t now;
 
+	/* Bounded: a producer that keeps pushing cannot keep us from signals and the sweep. */
+	while (n < CW_DNSQ_CAPACITY && shmq_pop(&e->q, &ent) == 1) {
+		n++;
+		learn_one(e, &ent, &note);
+		/* Each answer waits in dnsd until its addresses are applied: publish as we go, not
+		 * after the batch, so the first answer is not held for the last one's work. dnsd
+		 * is woken only when this reaches the entry it waits for (the oldest answer it
+		 * holds), once: it then releases everything applied by then, and asks for its new
+		 * oldest, which the rest of this pass may cover without another wake-up. The log
+		 * line comes after. */
+		if (shmq_publish_applied(&e->q))
+			ack_ring(e);
+		learn_note_log(&note);
+	}
+	if (!n && shmq_publish_applied(&e->q))
+		ack_ring(e);
+	now = enf_now_ns();
 	if (now - learn_log_window_ns >= 1000000000ULL) {
 		if (learn_log_quiet)
 			log_info(
@@ -576,20 +615,6 @@ unsigned int trie_drain(struct enf *e)
 		learn_log_left = LEARN_LOG_PER_S;
 		learn_log_quiet = 0;
 	}
-	/* Bounded: a producer that keeps pushing cannot keep us from signals and the sweep. */
-	while (n < CW_DNSQ_CAPACITY && shmq_pop(&e->q, &ent) == 1) {
-		n++;
-		learn_one(e, &ent);
-		/* Each answer waits in dnsd until its addresses are applied: publish as we go, not
-		 * after the batch, so the first answer is not held for the last one's work. dnsd
-		 * is woken only when this reaches the entry it waits for (the oldest answer it
-		 * holds), once: it then releases everything applied by then, and asks for its new
-		 * oldest, which the rest of this pass may cover without another wake-up. */
-		if (shmq_publish_applied(&e->q))
-			ack_ring(e);
-	}
-	if (!n && shmq_publish_applied(&e->q))
-		ack_ring(e);
 	return n;
 }
 
