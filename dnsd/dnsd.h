@@ -40,16 +40,17 @@ struct ub_result;
 #define DNSD_EVQ_BATCH 64
 #define DNSD_EVQ_DELAY_NS 5000000LL
 /* Answers in dnsd's cache (cache.h): a power of two. Each slot is ~360 bytes, plus the answer
- * and its event template (~1 KiB) while in use: ~1.4 MiB when full. A job asks for tens to a
+ * and its event template (~1 KiB) while in use: ~340 KiB when full. A job asks for tens to a
  * few hundred distinct names again and again (bench/dns: 100); a name past it only goes back
- * to the resolver. 4096 slots were ~5.7 MiB when full (issue 6: the three processes together
- * at most 15 MiB). */
-#define DNSD_CACHE_SLOTS 1024
+ * to the resolver (libunbound's own small caches, then the upstream). 1024 slots were
+ * ~1.4 MiB when full, which bench/lifecycle's load (names with a 300 s TTL) fills: the three
+ * processes then took 15.6 MiB of the 15 MiB issue 6 allows. */
+#define DNSD_CACHE_SLOTS 256
 /* Slots of dnsd's table of applied addresses (learned.h), a power of two, 32 bytes each
- * (512 KiB, all of it touched once as many addresses went by). Not CW_LEARNED_MAX (the
+ * (256 KiB, all of it touched once as many addresses went by). Not CW_LEARNED_MAX (the
  * kernel's bound, 4 MiB here): the table is a cache, and a forgotten address only costs one
  * more push to the enforcer, or NXDOMAIN for its PTR question. */
-#define DNSD_LEARNED_SLOTS 16384
+#define DNSD_LEARNED_SLOTS 8192
 /* The largest query read, over UDP or TCP: a question (<= 271 bytes) and an OPT record with
  * options. Longer TCP messages close the connection; longer datagrams are dropped. */
 #define DNSD_QUERY_MAX 4096

@@ -51,6 +51,19 @@ trap lab_teardown EXIT
 trap 'exit 130' INT TERM
 lab_setup
 
+# The load's upstream: the lab's fresh names with a TTL of 300 s (the lab's own dnsmasq answers
+# them with TTL 0, which dnsd never caches), so that dnsd's answer cache fills up as it would
+# with real names; no query log.
+BENCH_UP=10.199.1.55
+ip -n "$LAB_INET" addr add "$BENCH_UP/32" dev lo
+ip netns exec "$LAB_INET" dnsmasq --no-daemon --conf-file=/dev/null --pid-file= --port=53 \
+	--bind-interfaces --listen-address="$BENCH_UP" --no-resolv --no-hosts --local=/test/ \
+	--host-record=allowed.test,"$LAB_ALLOWED_IP" --addn-hosts="$LAB_FRESH_HOSTS" \
+	--local-ttl=300 </dev/null >"$LAB/bench-upstream.out" 2>&1 &
+LAB_PIDS+=($!)
+lab_retry 100 0.1 lab_dig_ok "$BENCH_UP" "n0.fresh.test" "$(lab_fresh_ip 0)" ||
+	lab_die "the load's upstream does not answer ($(cat "$LAB/bench-upstream.out"))"
+
 # ---- the policy: 1,000 rules ------------------------------------------------------------------
 
 POLICY=$LAB/policy-1000.json
@@ -81,7 +94,7 @@ rc=0
 bench_log "$(head -n1 "$LAB/check.out")"
 
 START_ARGS=(--config "$POLICY" --mode enforce --interface "$LAB_IF" --cgroup "$LAB_CG"
-	--dns-upstream "$LAB_UPSTREAM" --audit-log "$LAB_AUDIT" --state-dir "$LAB_STATE"
+	--dns-upstream "$BENCH_UP" --audit-log "$LAB_AUDIT" --state-dir "$LAB_STATE"
 	--bpffs "$LAB_PINS" --allow-private-answers)
 
 # timed_us CMD...: CMD in the runner netns (outside the workload cgroup); prints the wall time in
