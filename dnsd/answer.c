@@ -261,6 +261,7 @@ static int learn_push(struct dnsd *d, struct pending *p, const struct ub_result 
 		e.prefixlen = fam == 4 ? 32 : 128;
 		e.rule_id = p->rule_id;
 		e.ttl = ttl;
+		e.t_answer_us = (uint32_t)(p->t_result_ns / 1000);
 		memcpy(e.addr, addr, 16);
 		memcpy(e.name, p->canon, sizeof(e.name));
 		err = shmq_push(&d->dnsq, &e, sizeof(e), &seq);

@@ -14,6 +14,7 @@
 
 #include "common/policy.h"
 #include "common/shmq.h"
+#include "dnsd/hist.h"
 #include "proto/maps.h"
 
 /* Uplinks on one runner: a VM has one or two; each costs netlink round trips at start/stop. */
@@ -101,6 +102,8 @@ struct enf {
 	struct enf_opts *o;
 	struct policy pol;
 	int pin_lock_fd; /* the pin directory, flock()ed: held open until we exit, never closed */
+	/* µs from dnsd's answer (its dnsq entry's t_answer_us) to the address in the trie */
+	struct hist trie_hist;
 	struct cargowall *skel;
 	struct bpf_link *links[ENF_CG_PROGS];
 	struct bpf_link *step_links[ENF_STEP_LINKS];

@@ -66,7 +66,9 @@ struct cw_dnsq_entry {
 	__u8 pad[2];
 	__u32 rule_id; /* 1-based index of the allow-hostname rule */
 	__u32 ttl;     /* seconds, clamped by the enforcer to [CW_TTL_FLOOR_S, CW_TTL_CAP_S] */
-	__u32 pad2;
+	/* When dnsd had the upstream's answer: CLOCK_MONOTONIC in µs, mod 2^32 (0: unknown). Only
+	 * for the enforcer's answer-to-trie statistic; never trusted for anything else. */
+	__u32 t_answer_us;
 	__u8 addr[16];		/* network order; IPv4 in the first four bytes */
 	char name[CW_NAME_MAX]; /* the question name, lowercase, no trailing dot, NUL-terminated */
 };

@@ -9,9 +9,10 @@
       each named process over the phase.
   report.py summary --results FILE [--daemon-log FILE] [--daemon-log-lat FILE] [--nft-count N]
                     [--inflight N] [--lat-qps N] [--config TEXT]
-      the table, the answer-to-ack histograms dnsd logged at exit (--daemon-log: the run of
-      the throughput phases; --daemon-log-lat: the run of the uncached latency phase alone,
-      which the target is judged on), one PASS/FAIL line per
+      the table, the latency histograms the enforcer (answer_to_trie) and dnsd (ack_latency,
+      answer to release) logged at exit (--daemon-log: the run of the throughput phases;
+      --daemon-log-lat: the run of the uncached latency phase alone, whose answer_to_trie the
+      target is judged on), one PASS/FAIL line per
       target; exit status 1 if a target failed, 2 if a figure it needs is missing.
 
 Percentiles come from dnsperf's per-query lines and never from its average: "nearest rank"
@@ -120,9 +121,9 @@ def fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
 
-def ack_histogram(path):
-    """dnsd's exit line, a contract documented in dnsd/main.c:
-    "dnsd: ack_latency: n=N p50_us=U p99_us=U max_us=U" (the last one in daemon.log)."""
+def exit_histogram(path, what):
+    """An exit line of dnsd or the enforcer, a contract documented in dnsd/main.c and
+    enforcer/main.c: "<proc>: <what>: n=N p50_us=U p99_us=U max_us=U" (the last one)."""
     if not path:
         return None, None
     try:
@@ -130,7 +131,7 @@ def ack_histogram(path):
     except OSError:
         return None, None
     for line in reversed(lines):
-        m = re.match(r"dnsd: ack_latency: n=(\d+) p50_us=(\d+) p99_us=(\d+) max_us=(\d+)\s*$",
+        m = re.match(r"\w+: %s: n=(\d+) p50_us=(\d+) p99_us=(\d+) max_us=(\d+)\s*$" % what,
                      line)
         if m:
             return dict(zip(("n", "p50", "p99", "max"), (int(g) for g in m.groups()))), line
@@ -192,19 +193,29 @@ def cmd_summary(a):
     for b in bad:
         print("note: failed queries in %s" % b)
 
-    hist_sat, hist_sat_line = ack_histogram(a.daemon_log)
-    hist, hist_line = ack_histogram(a.daemon_log_lat)
+    hist_sat, hist_sat_line = exit_histogram(a.daemon_log, "ack_latency")
+    trie_sat, trie_sat_line = exit_histogram(a.daemon_log, "answer_to_trie")
+    rel, rel_line = exit_histogram(a.daemon_log_lat, "ack_latency")
+    hist, hist_line = exit_histogram(a.daemon_log_lat, "answer_to_trie")
     counters = dnsd_counters(a.daemon_log)
     if counters:
         print("dnsd counters: %s" % counters)
     if a.nft_count is not None:
         print("nftables set after (d): %s addresses" % a.nft_count)
+    def tail(line, what):
+        return line.split(what + ":", 1)[1].strip()
+
+    if trie_sat_line:
+        print("answer-to-trie, throughput phases (%s in flight: mostly queueing): %s" % (
+            a.inflight, tail(trie_sat_line, "answer_to_trie")))
     if hist_sat_line:
-        print("dnsd answer-to-ack, throughput phases (%s in flight: mostly queueing): %s" % (
-            a.inflight, hist_sat_line[len("dnsd: ack_latency:"):].strip()))
+        print("answer-to-release, throughput phases: %s" % tail(hist_sat_line, "ack_latency"))
     if hist_line:
-        print("dnsd answer-to-ack, uncached latency phase (%s qps): %s" % (
-            a.lat_qps, hist_line[len("dnsd: ack_latency:"):].strip()))
+        print("answer-to-trie, uncached latency phase (%s qps): %s" % (
+            a.lat_qps, tail(hist_line, "answer_to_trie")))
+    if rel_line:
+        print("answer-to-release, uncached latency phase (%s qps; the trie, then the "
+              "enforcer's ack back to dnsd): %s" % (a.lat_qps, tail(rel_line, "ack_latency")))
     print()
 
     npass = nfail = 0
@@ -246,7 +257,7 @@ def cmd_summary(a):
     p99 = hist["p99"] if hist and hist["n"] else None
     why = ""
     if not hist:
-        why = "; no 'dnsd: ack_latency:' line from the latency phase's dnsd"
+        why = "; no 'enforcer: answer_to_trie:' line from the latency phase's run"
     elif not hist["n"]:
         why = "; no answer waited for the enforcer (n=0)"
     verdict(None if p99 is None else p99 <= ACK_P99_US,

@@ -16,9 +16,10 @@
 #  latency     a fixed BENCH_LAT_QPS for BENCH_LAT_DURATION s, dnsperf -v: p50/p99/max per
 #              query, the same offered load for every server, so the percentiles are service
 #              time rather than queueing behind the load generator.
-# Then dnsd's answer-to-ack histograms from its exit lines in daemon.log (one cargowall run for
-# the saturated phases, a second for the uncached latency phase alone), and one PASS/FAIL line
-# per target of the issue (ratios from this run). Exit 0 when every target passed, 1 when
+# Then the answer-to-trie histograms the enforcer logs at exit (from dnsd's answer to the entry
+# in the trie) and dnsd's answer-to-release ones (to the enforcer's ack back), from daemon.log
+# (one cargowall run for the saturated phases, a second for the uncached latency phase alone),
+# and one PASS/FAIL line per target of the issue (ratios from this run). Exit 0 when every target passed, 1 when
 # one failed, 2 when a figure was missing; the lab is removed on every exit.
 # (b) runs last: once cargowall is up, TC drops port-53 packets from anything but dnsd, which
 # includes the forwarders of (c) and (d).
@@ -271,9 +272,9 @@ lab_kill_pid "$FWD_PID"
 NFT_COUNT=$(bench_nft_count)
 
 # dnsd: one cargowall run for the cached phases and the uncached throughput phase, a second for
-# the uncached latency phase alone, so that its answer-to-ack histogram (dnsd's exit line) is
-# that of the fixed load: the first run's holds the saturated phases, where an answer's wait is
-# mostly its place in the queue behind 64 in flight.
+# the uncached latency phase alone, so that its answer-to-trie histogram (the enforcer's exit
+# line) is that of the fixed load: the first run's holds the saturated phases, where an
+# answer's wait is mostly its place in the queue behind 64 in flight.
 cw_up() {
 	lab_cw start --mode enforce --allow-hosts "$DOMAIN" --interface "$LAB_IF" \
 		--cgroup "$LAB_CG" --dns-upstream "$BENCH_UP" --audit-log "$LAB_AUDIT" \
@@ -288,9 +289,10 @@ cw_up() {
 		"c0.$DOMAIN")" = 10.120.0.0 ||
 		lab_die "dnsd does not answer c0.$DOMAIN from the workload cgroup"
 }
-cw_down() { # LOG: where dnsd's lines of this run go (daemon.log is appended to by each run)
+cw_down() { # LOG: where dnsd's and the enforcer's lines of this run go (daemon.log is appended
+	# to by each run)
 	lab_cw stop --state-dir "$LAB_STATE" || lab_die "cargowall stop failed"
-	grep '^dnsd:' "$LAB_STATE/daemon.log" >"$1" || true
+	grep -E '^(dnsd|enforcer):' "$LAB_STATE/daemon.log" >"$1" || true
 	: >"$LAB_STATE/daemon.log"
 }
 cw_up
@@ -298,14 +300,14 @@ prime 127.0.0.1 lab_workload
 measure dnsd cached tput 127.0.0.1 lab_workload
 measure dnsd cached lat 127.0.0.1 lab_workload
 measure dnsd uncached tput 127.0.0.1 lab_workload
-cw_down "$RAW/daemon-dnsd.log"
+cw_down "$RAW/daemon-b.log"
 cw_up
 measure dnsd uncached lat 127.0.0.1 lab_workload
-cw_down "$RAW/daemon-dnsd-lat.log"
+cw_down "$RAW/daemon-b-lat.log"
 
 rc=0
 "$LAB_PYTHON" "$BENCH_DIR/report.py" summary --results "$RESULTS" \
-	--daemon-log "$RAW/daemon-dnsd.log" --daemon-log-lat "$RAW/daemon-dnsd-lat.log" \
+	--daemon-log "$RAW/daemon-b.log" --daemon-log-lat "$RAW/daemon-b-lat.log" \
 	--nft-count "$NFT_COUNT" --lat-qps "$LAT_QPS" --inflight "$INFLIGHT" \
 	--config "DNS benchmark: $(nproc) CPUs, $(dnsperf -h 2>&1 | awk '/^Version/ { print "dnsperf", $2 }'), $(dnsmasq --version | awk 'NR == 1 { print "dnsmasq", $3 }');
 throughput phases: $INFLIGHT in flight, ${DURATION} s (uncached: at most $UNCACHED_NAMES names); \

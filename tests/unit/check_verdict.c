@@ -71,12 +71,15 @@ static void set_mode(uint32_t mode)
 	ck_assert_int_eq(bpf_map_update_elem(bpf_map__fd(e.skel->maps.settings), &key, &s, 0), 0);
 }
 
+static uint32_t learn_t_answer_us; /* the next entry's t_answer_us (0: none) */
+
 static void learn(const char *name, uint32_t rule_id, int family, const char *addr)
 {
 	struct cw_dnsq_entry ent;
 	struct shmq prod;
 
 	memset(&ent, 0, sizeof(ent));
+	ent.t_answer_us = learn_t_answer_us;
 	ent.family = (uint8_t)(family == AF_INET ? 4 : 6);
 	ent.prefixlen = family == AF_INET ? 32 : 128;
 	ent.rule_id = rule_id;
@@ -370,6 +373,29 @@ START_TEST(test_expired)
 }
 END_TEST
 
+/* The answer-to-trie statistic (bench/dns): an entry stamped with dnsd's answer time is
+ * counted with the time since; unstamped, future or stale stamps are left out. */
+START_TEST(test_answer_to_trie)
+{
+	uint32_t now_us = (uint32_t)(enf_now_ns() / 1000);
+
+	ck_assert_uint_eq(e.trie_hist.n, 0);
+	learn("any.test", 11, AF_INET, "10.4.4.9"); /* unstamped */
+	ck_assert_uint_eq(e.trie_hist.n, 0);
+	learn_t_answer_us = now_us - 2000; /* 2 ms ago */
+	learn("any.test", 11, AF_INET, "10.4.4.10");
+	ck_assert_uint_eq(e.trie_hist.n, 1);
+	ck_assert_uint_ge(e.trie_hist.max, 2000);
+	ck_assert_uint_lt(e.trie_hist.max, 2000000);
+	learn_t_answer_us = now_us + 1000000; /* in the future: dnsd could not mean it */
+	learn("any.test", 11, AF_INET, "10.4.4.11");
+	learn_t_answer_us = now_us - 20000000; /* 20 s old */
+	learn("any.test", 11, AF_INET, "10.4.4.12");
+	ck_assert_uint_eq(e.trie_hist.n, 1);
+	learn_t_answer_us = 0;
+}
+END_TEST
+
 /* A refresh moves the deadline without a second element in the sweep's heap; the element that
  * comes due finds the later deadline and is pushed again with it, and the address goes once
  * that one passes. */
@@ -469,6 +495,7 @@ static Suite *verdict_suite(void)
 	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_learned);
 	tcase_add_test(tc, test_expired);
+	tcase_add_test(tc, test_answer_to_trie);
 	tcase_add_test(tc, test_refresh_expiry);
 	tcase_add_test(tc, test_audit_mode);
 	tcase_add_test(tc, test_scoped_cgroup_skb);
