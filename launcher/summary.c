@@ -146,7 +146,7 @@ static void tally_line(struct tally *t, json_t *o)
 			       str(o, "process"), "count", 0, "step", (json_int_t)step),
 		     rec_count(o));
 	} else if (!strcmp(type, "dns_blocked")) {
-		t->n_dns_blocked++;
+		t->n_dns_blocked += rec_count(o);
 		if (would && *str(o, "query"))
 			json_object_set_new(t->wd_names, str(o, "query"), json_true());
 		snprintf(key, sizeof(key), "%s|dns|%ld", str(o, "query"), step);
@@ -154,10 +154,11 @@ static void tally_line(struct tally *t, json_t *o)
 		     json_pack("{s:s,s:s,s:s,s:s,s:i,s:I}", "destination", str(o, "query"), "kind",
 			       "dns", "protocol", "DNS", "process", str(o, "process"), "count", 0,
 			       "step", (json_int_t)step),
-		     1);
+		     rec_count(o));
 	} else if (!strcmp(type, "dns_allowed")) {
-		t->n_dns_allowed++;
-		bump(t->allowed_hosts, str(o, "query"), json_pack("{s:i}", "count", 0), 1);
+		t->n_dns_allowed += rec_count(o);
+		bump(t->allowed_hosts, str(o, "query"), json_pack("{s:i}", "count", 0),
+		     rec_count(o));
 	} else if (!strcmp(type, "connection_allowed")) {
 		t->n_conn_allowed += rec_count(o);
 		snprintf(key, sizeof(key), "%s:%lld", str(o, "dst_ip"),
