@@ -577,7 +577,6 @@ static void tc_pre_join(void)
 static int tc_pre_take(struct enf *e, size_t i)
 {
 	struct enf_iface *ifc = &e->o->ifaces[i];
-	char path[PATH_MAX];
 	int fd, err;
 
 	tc_pre_join();
@@ -594,17 +593,7 @@ static int tc_pre_take(struct enf *e, size_t i)
 			  strerror(-err));
 		return err;
 	}
-	/* Pinned, the link outlives us: a dead enforcer leaves the uplink filtered. */
-	err = enf_tcx_pin_path(path, sizeof(path), e->o->bpffs, ifc->name);
-	if (!err && bpf_obj_pin(fd, path) < 0)
-		err = -errno;
-	if (err) {
-		log_warnx("pin %s: %s", path, strerror(-err));
-		return err;
-	}
-	log_info("%s: TC egress program attached as a TCX link (link id %u), first in line",
-		 ifc->name, enf_obj_id(fd));
-	return 0;
+	return enf_tcx_pin(e, ifc);
 }
 
 /* Whatever enf_start() did not take over: detached (an unpinned link goes with its last fd). */

@@ -172,6 +172,8 @@ int enf_tcx_attach(struct enf *e, struct enf_iface *ifc);
 /* Detach, unpin and close; tolerates "already gone". */
 int enf_tcx_detach(struct enf *e, struct enf_iface *ifc);
 int enf_tcx_pin_path(char *buf, size_t len, const char *dir, const char *ifname);
+/* Pins ifc's TCX link (ifc->tcx_fd) and logs it attached; 0 or -errno. */
+int enf_tcx_pin(struct enf *e, struct enf_iface *ifc);
 /* The programs and links on ifindex's TCX egress (in this network namespace), first to run
  * first. *cnt: in, the room in the arrays; out, how many there are. link_ids may be NULL. */
 int enf_tcx_query(int ifindex, __u32 *prog_ids, __u32 *link_ids, __u32 *cnt);

@@ -88,7 +88,6 @@ int enf_tcx_attach(struct enf *e, struct enf_iface *ifc)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = ENF_F_BEFORE);
 	int prog_fd = bpf_program__fd(e->skel->progs.cw_tc_egress);
-	char path[PATH_MAX];
 	int fd, err;
 
 	fd = bpf_link_create(prog_fd, ifc->ifindex, ENF_TCX_EGRESS, &lo);
@@ -105,16 +104,24 @@ int enf_tcx_attach(struct enf *e, struct enf_iface *ifc)
 	}
 	ifc->tcx = true;
 	ifc->tcx_fd = fd;
+	return enf_tcx_pin(e, ifc);
+}
+
+int enf_tcx_pin(struct enf *e, struct enf_iface *ifc)
+{
+	char path[PATH_MAX];
+	int err;
+
 	/* Pinned, the link outlives us: a dead enforcer leaves the uplink filtered. */
 	err = enf_tcx_pin_path(path, sizeof(path), e->o->bpffs, ifc->name);
-	if (!err && bpf_obj_pin(fd, path) < 0)
+	if (!err && bpf_obj_pin(ifc->tcx_fd, path) < 0)
 		err = -errno;
 	if (err) {
 		log_warnx("pin %s: %s", path, strerror(-err));
 		return err;
 	}
 	log_info("%s: TC egress program attached as a TCX link (link id %u), first in line",
-		 ifc->name, enf_obj_id(fd));
+		 ifc->name, enf_obj_id(ifc->tcx_fd));
 	return 0;
 }
 
