@@ -8,7 +8,10 @@
  * event carrying `count`. "Identical": everything but the time and the TTL (same client
  * address and port, so the same socket; same question, decision, rule, rcode, answers and
  * CNAME chain). Nothing is dropped: a slot taken by another live kind just means the event is
- * reported on its own, as without dedupe; at exit every open count is reported.
+ * reported on its own, as without dedupe; at exit (SIGTERM, stop, reload) every open count is
+ * reported. The one gap: the counts live in dnsd's memory, so a dnsd killed outright (SIGKILL,
+ * a seccomp kill) loses those of its open windows, at most a second of repeats whose first
+ * event was reported. The kernel's windows (bpf/dedupe.bpf.h) sit in a pinned map instead.
  *
  * Pure (no I/O, no clock): the caller passes the time and a function that reports an event. */
 #ifndef CW_DNSD_EVDEDUPE_H
