@@ -55,11 +55,10 @@
 
 typedef void (*probe_fn)(void);
 
-/* Run fn in a child under proc's filter; the child's wait status. The child leaves by _exit:
- * exit handlers (LeakSanitizer's among them) are no business of a sandboxed child. */
-static int run_sandboxed(enum sandbox_proc proc, probe_fn fn)
+/* Start fn in a child under proc's filter; its pid. The child leaves by _exit: exit handlers
+ * (LeakSanitizer's among them) are no business of a sandboxed child. */
+static pid_t spawn_sandboxed(enum sandbox_proc proc, probe_fn fn)
 {
-	int status = 0;
 	pid_t pid;
 
 	fflush(NULL);
@@ -71,6 +70,15 @@ static int run_sandboxed(enum sandbox_proc proc, probe_fn fn)
 		fn();
 		_exit(0);
 	}
+	return pid;
+}
+
+/* Run fn in a child under proc's filter; the child's wait status. */
+static int run_sandboxed(enum sandbox_proc proc, probe_fn fn)
+{
+	int status = 0;
+	pid_t pid = spawn_sandboxed(proc, fn);
+
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	return status;
 }
@@ -85,14 +93,17 @@ static void assert_killed(enum sandbox_proc proc, probe_fn fn, const char *what)
 		      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 }
 
-static void assert_works(enum sandbox_proc proc, probe_fn fn, const char *what)
+static void assert_status_ok(enum sandbox_proc proc, int st, const char *what)
 {
-	int st = run_sandboxed(proc, fn);
-
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		      "%s: %s failed: %s %d (an exit status is the probe's line %% 200 + 1)",
 		      sandbox_proc_name(proc), what, WIFSIGNALED(st) ? "signal" : "exit status",
 		      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+}
+
+static void assert_works(enum sandbox_proc proc, probe_fn fn, const char *what)
+{
+	assert_status_ok(proc, run_sandboxed(proc, fn), what);
 }
 
 /* ---- what no process may do ------------------------------------------------------------- */
@@ -474,21 +485,9 @@ START_TEST(test_dnsd_libunbound_inloop)
 	ck_assert_int_eq(ub_ctx_set_option(probe_ub, "do-not-query-localhost:", "no"), 0);
 	ck_assert_int_eq(ub_ctx_set_option(probe_ub, "module-config:", "iterator"), 0);
 	ck_assert_int_eq(ub_ctx_set_fwd(probe_ub, fwd), 0);
-	fflush(NULL);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		if (sandbox_apply(SANDBOX_DNSD))
-			_exit(PROBE_SETUP);
-		need_unbound_inloop();
-		_exit(0);
-	}
+	pid = spawn_sandboxed(SANDBOX_DNSD, need_unbound_inloop);
 	st = serve_until_exit(fd, pid);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		      "dnsd: libunbound in the event loop failed: %s %d (an exit status is the "
-		      "probe's line %% 200 + 1)",
-		      WIFSIGNALED(st) ? "signal" : "exit status",
-		      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	assert_status_ok(SANDBOX_DNSD, st, "libunbound in the event loop, a real query");
 	ub_ctx_delete(probe_ub);
 	ubevent_free();
 	close(fd);
